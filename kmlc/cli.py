@@ -1,0 +1,395 @@
+"""The `kmlc` command line: train, evaluate, predict, info, split.
+
+The backend is chosen (from --backend or KERAS_BACKEND) before Keras is imported, so every
+heavy import happens inside the command functions.
+"""
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+
+from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError
+
+DEMO_DATA = "demo:support_tickets"
+
+
+# ----------------------------------------------------------------------------- parsing helpers
+
+
+def _comma_ints(text):
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"Expected comma-separated integers (e.g. 512,256), Received: {text!r}"
+        ) from None
+
+
+def _comma_floats(text):
+    try:
+        return [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"Expected comma-separated numbers (e.g. 0.6,0.2,0.2), Received: {text!r}"
+        ) from None
+
+
+def _key_value(text):
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"Expected key=value (e.g. gamma=2), Received: {text!r}")
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def _add_data_columns(parser, labels=True):
+    parser.add_argument(
+        "--text-column", dest="text_columns", action="append", metavar="NAME",
+        help="text column; repeat to join several (e.g. title and abstract). Default: text",
+    )
+    if labels:
+        parser.add_argument("--label-column", metavar="NAME", help="label column. Default: labels")
+        parser.add_argument(
+            "--label-sep", metavar="SEP",
+            help="separator inside a label cell, or 'auto'. List literals are always read. Default: |",
+        )
+
+
+def _add_backend(parser):
+    parser.add_argument(
+        "--backend", choices=("jax", "tensorflow", "torch"),
+        help="Keras backend (default: $KERAS_BACKEND, else jax)",
+    )
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="kmlc",
+        description="Multi-label text classification on Keras 3.",
+    )
+    from kmlc import __version__
+
+    parser.add_argument("--version", action="version", version=f"kmlc {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    train = commands.add_parser("train", help="train, tune thresholds, evaluate and save a model")
+    train.add_argument("--data", metavar="PATH", help="training table (default: the bundled demo data)")
+    train.add_argument("--val", metavar="PATH", help="validation table (default: split from --data)")
+    train.add_argument("--test", metavar="PATH", help="test table (default: split from --data)")
+    _add_data_columns(train)
+    train.add_argument("--config", metavar="FILE.yaml", help="settings file; flags override it")
+    train.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
+    _add_backend(train)
+    train.add_argument("--model", choices=("tfidf",), help="model family. Default: tfidf")
+    train.add_argument("--max-tokens", type=int, metavar="N", help="TF-IDF vocabulary size. Default: 20000")
+    train.add_argument("--ngrams", type=int, metavar="N", help="largest n-gram length. Default: 2")
+    train.add_argument("--hidden-units", type=_comma_ints, metavar="N,N", help="hidden layer sizes. Default: 512,256")
+    train.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5")
+    train.add_argument("--learning-rate", type=float, metavar="LR", help="Adam learning rate. Default: 0.001")
+    train.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 64")
+    train.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 30")
+    train.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 3")
+    train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: bce")
+    train.add_argument(
+        "--loss-param", action="append", type=_key_value, metavar="KEY=VALUE",
+        help="override a loss parameter (repeatable), e.g. gamma=2",
+    )
+    train.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k. Default: global")
+    train.add_argument("--threshold-metric", metavar="METRIC", help="what threshold tuning maximises. Default: micro_f1")
+    train.add_argument("--top-k", type=int, metavar="K", help="labels per row for --threshold top-k")
+    train.add_argument(
+        "--at-least-one", action=argparse.BooleanOptionalAction, default=None,
+        help="give every row its best label when none passes the threshold",
+    )
+    train.add_argument("--split", type=_comma_floats, metavar="F,F,F", help="train,val,test fractions. Default: 0.6,0.2,0.2")
+    train.add_argument(
+        "--drop-duplicates", action=argparse.BooleanOptionalAction, default=None,
+        help="drop repeated texts (reported)",
+    )
+    train.add_argument("--min-label-count", type=int, metavar="N", help="drop labels with fewer than N examples (reported)")
+    train.add_argument("--seed", type=int, metavar="N", help="seed of every random choice. Default: 0")
+    train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a model directory on labelled data")
+    evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    evaluate.add_argument("--data", required=True, metavar="PATH", help="labelled table")
+    _add_data_columns(evaluate)
+    evaluate.add_argument("--json", metavar="FILE", help="write the metrics as JSON")
+    _add_backend(evaluate)
+
+    predict = commands.add_parser("predict", help="predict labels; one JSON object per line")
+    predict.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    predict.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    predict.add_argument(
+        "--input", metavar="FILE",
+        help="a table (.csv/.tsv/.jsonl/.parquet, text column) or a text file with one text per line; - for stdin",
+    )
+    predict.add_argument("--text-column", dest="text_columns", action="append", metavar="NAME", help="text column of --input. Default: text")
+    _add_backend(predict)
+
+    info = commands.add_parser("info", help="summarise a labelled dataset")
+    info.add_argument("--data", metavar="PATH", help="table (default: the bundled demo data)")
+    _add_data_columns(info)
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    split = commands.add_parser("split", help="write train/validation/test files by iterative stratification")
+    split.add_argument("--data", metavar="PATH", help="table (default: the bundled demo data)")
+    _add_data_columns(split)
+    split.add_argument("--out", required=True, metavar="DIR", help="directory for train.csv, validation.csv, test.csv")
+    split.add_argument("--split", type=_comma_floats, default=[0.6, 0.2, 0.2], metavar="F,F,F", help="fractions. Default: 0.6,0.2,0.2")
+    split.add_argument("--seed", type=int, default=0, metavar="N", help="seed. Default: 0")
+    return parser
+
+
+# ----------------------------------------------------------------------------- data
+
+
+def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
+    from kmlc.data import read_labeled_texts
+
+    if path in (None, DEMO_DATA):
+        from kmlc.datasets import load_support_tickets
+
+        source = load_support_tickets()
+        text_columns, label_column, label_sep = ("text",), "labels", "|"
+    else:
+        source = path
+        text_columns = settings.get("text_columns") or ["text"]
+        label_column = settings.get("label_column") or "labels"
+        label_sep = settings.get("label_sep") or "|"
+    data = read_labeled_texts(
+        source,
+        text_columns=text_columns,
+        label_column=label_column,
+        label_sep=label_sep,
+        require_labels=require_labels,
+        drop_duplicates=bool(dedupe),
+        min_label_count=min_count,
+    )
+    if path in (None, DEMO_DATA):
+        data.source = DEMO_DATA
+    return data
+
+
+def _print(*args):
+    print(*args, flush=True)
+
+
+def _metric_line(name, m):
+    return (
+        f"  {name:<10} micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
+        f"P {m['micro_precision']:.4f}  R {m['micro_recall']:.4f}  "
+        f"labels predicted {m['n_labels_predicted']}/{m['n_labels']}  (n={m['n_examples']})"
+    )
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_train(args):
+    from kmlc.config import merge_config, read_config, split_config
+
+    cli = {
+        "data": args.data, "val": args.val, "test": args.test,
+        "text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep,
+        "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
+        "split": args.split, "backend": args.backend,
+        "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
+        "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
+        "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
+        "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
+        "top_k": args.top_k, "at_least_one": args.at_least_one, "seed": args.seed,
+        "verbose": args.verbose,
+    }
+    file_config = read_config(args.config) if args.config else {}
+    config = merge_config({"verbose": 2}, file_config, cli)
+    if args.loss_param:
+        config["loss_params"] = {**(config.get("loss_params") or {}), **dict(args.loss_param)}
+    _select_backend(config.get("backend"))
+
+    import keras
+    import numpy as np
+
+    from kmlc.estimator import TextClassifier
+    from kmlc.labels import LabelEncoder
+    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split
+
+    data_settings, params = split_config(config)
+    config["backend"] = keras.backend.backend()
+    clf = TextClassifier(**params)
+    clf._validate_params()  # before reading data: a bad setting fails in a second, not after
+    out = Path(args.out)
+
+    full = _read(config["data"], data_settings, dedupe=config["drop_duplicates"], min_count=config["min_label_count"])
+    config["data"] = config["data"] or DEMO_DATA
+    val = _read(config["val"], data_settings) if config["val"] else None
+    test = _read(config["test"], data_settings) if config["test"] else None
+    for note in full.notes:
+        _print(f"note: {note}")
+
+    if val is None:
+        # Split what is missing from --data by iterative stratification.
+        fractions = list(config["split"])
+        if test is not None:
+            if len(fractions) == 3:
+                fractions = [fractions[0], fractions[1]]
+            fractions = [f / sum(fractions) for f in fractions]
+        encoder = LabelEncoder().fit(full.labels)
+        y = encoder.transform(full.labels)
+        parts = iterative_split(y, fractions, seed=config["seed"])
+        train, val = full.subset(parts[0]), full.subset(parts[1])
+        if test is None and len(parts) > 2:
+            test = full.subset(parts[2])
+        report = coverage_report(y, parts, encoder.vocabulary_, SPLIT_NAMES[: len(parts)])
+        for name, r in report.items():
+            _print(f"split {name}: {r['rows']} rows, {r['labels_with_examples']}/{len(encoder.vocabulary_)} labels with an example")
+    else:
+        train = full
+    _print(
+        f"training {config['model']} on {len(train)} rows ({train.source}), validating on {len(val)}"
+        + (f", testing on {len(test)}" if test is not None else "")
+        + f"; backend {keras.backend.backend()}"
+    )
+    clf.fit(train.texts, train.labels, validation_data=(val.texts, val.labels))
+    if test is not None:
+        clf.metrics_["test"] = clf.evaluate(test.texts, test.labels)
+    clf.metrics_["train_seconds"] = round(clf.train_seconds_, 2)
+    clf.metrics_["best_epoch"] = clf.best_epoch_
+    clf.save(out, run_config={k: v for k, v in config.items() if k in data_settings or k == "backend"})
+
+    _print(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s; "
+           f"{len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
+    _print(_metric_line("validation", clf.metrics_["validation"]))
+    if test is not None:
+        _print(_metric_line("test", clf.metrics_["test"]))
+        if clf.metrics_["test"]["unseen_labels"]:
+            _print(f"  test labels never seen in training (counted as misses): {sorted(clf.metrics_['test']['unseen_labels'])}")
+    _print(f"saved to {out}/")
+    return 0
+
+
+def cmd_evaluate(args):
+    _select_backend(args.backend)
+    from kmlc.estimator import load
+    from kmlc.io import write_json
+
+    clf = load(args.model)
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    metrics = clf.evaluate(data.texts, data.labels)
+    if args.json:
+        write_json(args.json, metrics)
+    _print(_metric_line(Path(args.data).name, metrics))
+    if metrics["unseen_labels"]:
+        _print(f"  labels never seen in training (counted as misses): {sorted(metrics['unseen_labels'])}")
+    return 0
+
+
+def _read_predict_input(args):
+    from kmlc.data import READERS, read_labeled_texts
+
+    texts = list(args.texts)
+    if args.input:
+        if args.input == "-":
+            texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
+        elif Path(args.input).suffix.lower() in READERS:
+            data = read_labeled_texts(args.input, text_columns=args.text_columns or ["text"], label_column=None, require_labels=False)
+            texts += data.texts
+        else:
+            path = Path(args.input)
+            if not path.is_file():
+                raise KmlcInputError(f"Expected an existing --input file, Received: '{path}'.")
+            texts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not texts:
+        raise KmlcInputError("Expected texts to classify, Received: none. Give TEXT arguments or --input FILE.")
+    return texts
+
+
+def cmd_predict(args):
+    _select_backend(args.backend)
+    from kmlc.estimator import load
+
+    clf = load(args.model)
+    texts = _read_predict_input(args)
+    scores = clf.predict_proba(texts)
+    labels = clf.label_encoder_.inverse_transform(clf.thresholds_.apply(scores))
+    for text, row_labels, row_scores in zip(texts, labels, scores):
+        _print(json.dumps({
+            "text": text,
+            "labels": row_labels,
+            "scores": {label: round(float(s), 6) for label, s in zip(clf.labels_, row_scores)},
+        }, ensure_ascii=False))
+    return 0
+
+
+def cmd_info(args):
+    from kmlc.data import summarize
+
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    summary = summarize(data)
+    if args.json:
+        _print(json.dumps(summary, indent=2, ensure_ascii=False))
+        return 0
+    counts = summary.pop("label_counts", {})
+    for key, value in summary.items():
+        _print(f"{key:<28} {value:.3f}" if isinstance(value, float) else f"{key:<28} {value}")
+    if counts:
+        top = ", ".join(f"{k} ({v})" for k, v in list(counts.items())[:10])
+        _print(f"{'most frequent labels':<28} {top}")
+    return 0
+
+
+def cmd_split(args):
+    from kmlc.io import atomic_directory, write_json
+    from kmlc.labels import LabelEncoder
+    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split
+
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    encoder = LabelEncoder().fit(data.labels)
+    y = encoder.transform(data.labels)
+    parts = iterative_split(y, args.split, seed=args.seed)
+    names = SPLIT_NAMES[: len(parts)] if len(parts) <= 3 else [f"part{i}" for i in range(len(parts))]
+    report = coverage_report(y, parts, encoder.vocabulary_, names)
+    sep = args.label_sep if args.label_sep not in (None, "auto") else "|"
+    clashes = [label for label in encoder.vocabulary_ if sep in label]
+    if clashes:
+        raise KmlcInputError(f"Expected labels without the separator {sep!r}, Received: {clashes[:5]}. Choose another --label-sep.")
+    with atomic_directory(args.out) as tmp:
+        for name, idx in zip(names, parts):
+            data.subset(idx).to_frame(label_sep=sep).to_csv(tmp / f"{name}.csv", index=False)
+        write_json(tmp / "split.json", {"seed": args.seed, "fractions": args.split, "source": data.source, "splits": report})
+    for name, r in report.items():
+        _print(f"{name}: {r['rows']} rows, {r['labels_with_examples']}/{len(encoder.vocabulary_)} labels -> {Path(args.out) / (name + '.csv')}")
+    return 0
+
+
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "info": cmd_info, "split": cmd_split}
+
+
+def _select_backend(name):
+    from kmlc.backend import select_backend
+
+    select_backend(name)
+
+
+def main(argv=None):
+    # Quiet TensorFlow's C++ start-up logs unless the user asked for them.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    warnings.simplefilter("always", KmlcDataWarning)
+    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    try:
+        return COMMANDS[args.command](args)
+    except (KmlcInputError, KmlcModelError) as e:
+        print(f"kmlc {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"kmlc {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,377 @@
+"""Reading labelled text tables: CSV, TSV, JSON Lines, Parquet or a pandas DataFrame.
+
+A table has one or more text columns (joined into one text) and one label column. A label
+cell is a Python or JSON list literal (``"['cs.CV', 'cs.LG']"``), a delimiter-separated
+string (``"food|service"``), a real list (Parquet, DataFrame), or empty for a row with no
+label. Every problem is reported before any training starts, with the row numbers and a fix.
+"""
+
+import ast
+import json
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
+
+READERS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+AUTO_SEPARATORS = ("|", ";", ",")
+TEXT_JOINER = "\n"
+
+
+@dataclass
+class LabeledTexts:
+    """Texts and their label lists, with a record of what reading changed.
+
+    `labels` is None for a table read without a label column (prediction input).
+    `notes` lists, in words, every row or label that was dropped and why.
+    """
+
+    texts: list
+    labels: list = None
+    source: str = "<memory>"
+    notes: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.texts)
+
+    def subset(self, indices):
+        indices = np.asarray(indices, dtype=int)
+        return LabeledTexts(
+            texts=[self.texts[i] for i in indices],
+            labels=None if self.labels is None else [self.labels[i] for i in indices],
+            source=self.source,
+            notes=list(self.notes),
+        )
+
+    def to_frame(self, label_sep="|"):
+        frame = pd.DataFrame({"text": self.texts})
+        if self.labels is not None:
+            frame["labels"] = [label_sep.join(row) for row in self.labels]
+        return frame
+
+
+# ----------------------------------------------------------------------------- tables
+
+
+def read_frame(source, file_format=None):
+    """Reads a file into a DataFrame of strings (or returns a copy of a DataFrame)."""
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    path = Path(source)
+    if not path.exists():
+        raise KmlcInputError(
+            f"Expected an existing data file, Received: '{source}' (no such file). "
+            "Check the path given to --data/--val/--test."
+        )
+    if path.is_dir():
+        raise KmlcInputError(
+            f"Expected a data file, Received: the directory '{source}'. "
+            "Give a .csv, .tsv, .jsonl or .parquet file."
+        )
+    kind = file_format or READERS.get(path.suffix.lower())
+    if kind is None:
+        raise KmlcInputError(
+            f"Expected a file ending in one of {sorted(READERS)}, Received: '{path.name}'. "
+            "Rename the file or pass its format explicitly."
+        )
+    if path.stat().st_size == 0:
+        raise KmlcInputError(
+            f"Expected a file with a header and rows, Received: an empty file '{source}'."
+        )
+    try:
+        if kind in ("csv", "tsv"):
+            frame = pd.read_csv(
+                path,
+                sep="," if kind == "csv" else "\t",
+                dtype=str,
+                keep_default_na=False,
+                encoding="utf-8",
+            )
+        elif kind == "jsonl":
+            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
+        else:
+            frame = pd.read_parquet(path)
+    except UnicodeDecodeError as e:
+        raise KmlcInputError(
+            f"Expected a UTF-8 encoded file, Received: bytes that are not UTF-8 in '{source}' "
+            f"(byte {e.start}: {e.object[e.start:e.start + 4]!r}). "
+            "Re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise KmlcInputError(
+            f"Expected a file with a header and rows, Received: an empty file '{source}'."
+        ) from None
+    except (pd.errors.ParserError, ValueError, OSError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise KmlcInputError(
+            f"Expected a well-formed {kind} file, Received: '{source}', which could not be "
+            f"parsed ({first_line}). Check quoting and the delimiter."
+        ) from None
+    return frame
+
+
+def _require_columns(frame, columns, source):
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise KmlcInputError(
+            f"Expected column(s) {missing} in '{source}', Received: columns "
+            f"{list(map(str, frame.columns))}. Name the right ones with --text-column / "
+            "--label-column."
+        )
+
+
+def _texts_from_frame(frame, text_columns, source):
+    """Joins the text columns row by row; refuses missing, empty or non-text cells."""
+    bad_rows = []
+    texts = []
+    for row_number, cells in enumerate(zip(*(frame[c].tolist() for c in text_columns))):
+        parts = []
+        for cell in cells:
+            if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+                continue
+            if not isinstance(cell, str):
+                # Numbers are legitimate text in a free-form column, but not NaN / objects.
+                if isinstance(cell, (int, float, np.integer, np.floating)):
+                    cell = str(cell)
+                else:
+                    bad_rows.append(row_number)
+                    parts = []
+                    break
+            if cell.strip():
+                parts.append(cell.strip())
+        if not parts:
+            bad_rows.append(row_number)
+            texts.append("")
+        else:
+            texts.append(TEXT_JOINER.join(parts))
+    if bad_rows:
+        # Row numbers are 1-based data rows (the header is not counted), as a spreadsheet shows.
+        rows = [r + 1 for r in bad_rows]
+        raise KmlcInputError(
+            f"Expected a non-empty text in column(s) {list(text_columns)} of every row, "
+            f"Received: {len(rows)} row(s) with an empty, missing or non-text value in "
+            f"'{source}' (data rows {_preview(rows)}). Remove or fill those rows."
+        )
+    return texts
+
+
+# ----------------------------------------------------------------------------- labels
+
+
+def detect_label_sep(cells):
+    """Chooses how label cells are written: 'list' literals, or the most likely separator."""
+    strings = [c.strip() for c in cells if isinstance(c, str) and c.strip()]
+    if not strings:
+        return "|"
+    if sum(s.startswith("[") and s.endswith("]") for s in strings) > len(strings) / 2:
+        return "list"
+    counts = {sep: sum(sep in s for s in strings) for sep in AUTO_SEPARATORS}
+    best = max(AUTO_SEPARATORS, key=lambda sep: counts[sep])
+    return best if counts[best] > 0 else "|"
+
+
+def _parse_list_literal(text):
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = ast.literal_eval(text)  # Python literals only: never evaluates code.
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("not a list")
+    return value
+
+
+def parse_label_cell(cell, label_sep="|"):
+    """Parses one label cell into a list of label strings (order kept, duplicates removed).
+
+    Raises ValueError for a cell that looks like a list literal but is not one.
+    """
+    if cell is None or (isinstance(cell, float) and np.isnan(cell)):
+        return []
+    if isinstance(cell, np.ndarray):
+        cell = cell.tolist()
+    if isinstance(cell, (list, tuple)):
+        values = cell
+    elif isinstance(cell, (int, np.integer)):
+        values = [cell]
+    elif isinstance(cell, str):
+        text = cell.strip()
+        if not text:
+            return []
+        # A cell opening with "[" is a list literal (or a broken one: an error, not a label).
+        if text.startswith("[") or label_sep == "list":
+            values = _parse_list_literal(text)
+        else:
+            values = text.split(label_sep)
+    else:
+        raise ValueError(f"unsupported cell type {type(cell).__name__}")
+    labels = []
+    for value in values:
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            continue
+        if isinstance(value, (list, tuple, dict)):
+            raise ValueError("nested lists are not labels")
+        label = str(value).strip()
+        if label and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _labels_from_frame(frame, label_column, label_sep, source):
+    cells = frame[label_column].tolist()
+    sep = detect_label_sep(cells) if label_sep == "auto" else label_sep
+    labels, bad = [], []
+    for row_number, cell in enumerate(cells):
+        try:
+            labels.append(parse_label_cell(cell, sep))
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            bad.append((row_number + 1, cell))
+            labels.append([])
+    if bad:
+        examples = ", ".join(f"row {r}: {str(c)[:40]!r}" for r, c in bad[:3])
+        raise KmlcInputError(
+            f"Expected label cells written as a list literal (['a', 'b']) or separated by "
+            f"'{sep}', Received: {len(bad)} cell(s) in column '{label_column}' of '{source}' "
+            f"that cannot be parsed ({examples}). Fix those cells or set --label-sep."
+        )
+    return labels
+
+
+# ----------------------------------------------------------------------------- public
+
+
+def read_labeled_texts(
+    source,
+    text_columns=("text",),
+    label_column="labels",
+    label_sep="|",
+    *,
+    require_labels=True,
+    drop_duplicates=False,
+    min_label_count=None,
+    file_format=None,
+):
+    """Reads a table into `LabeledTexts`.
+
+    Args:
+        source: a path (.csv, .tsv, .jsonl, .parquet) or a pandas DataFrame.
+        text_columns: one or more columns joined (with a newline) into the text.
+        label_column: the label column; None to read texts only.
+        label_sep: the separator inside a label cell, or "auto" to detect it. List
+            literals and real list cells are always understood.
+        require_labels: raise when the label column is missing (False: read texts only).
+        drop_duplicates: keep the first row of each duplicated text, and say how many went
+            and how many of those had conflicting labels.
+        min_label_count: drop labels with fewer training examples than this, and say which.
+    """
+    if isinstance(text_columns, str):
+        text_columns = (text_columns,)
+    text_columns = tuple(text_columns)
+    if not text_columns:
+        raise KmlcInputError("Expected at least one text column, Received: none.")
+    if label_sep != "auto" and (not isinstance(label_sep, str) or not label_sep):
+        raise KmlcInputError(
+            f"Expected a non-empty label separator or 'auto', Received: {label_sep!r}."
+        )
+    name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+    frame = read_frame(source, file_format)
+    if len(frame) == 0:
+        raise KmlcInputError(
+            f"Expected at least one data row, Received: a header only in '{name}' "
+            f"(columns {list(map(str, frame.columns))})."
+        )
+    has_labels = label_column is not None and label_column in frame.columns
+    _require_columns(frame, list(text_columns) + ([label_column] if require_labels else []), name)
+    texts = _texts_from_frame(frame, text_columns, name)
+    labels = _labels_from_frame(frame, label_column, label_sep, name) if has_labels else None
+    data = LabeledTexts(texts=texts, labels=labels, source=name)
+    if drop_duplicates:
+        data = _drop_duplicate_texts(data)
+    if min_label_count and labels is not None:
+        data = drop_rare_labels(data, min_label_count)
+    return data
+
+
+def _drop_duplicate_texts(data):
+    first_index, conflicts, keep = {}, 0, []
+    for i, text in enumerate(data.texts):
+        if text in first_index:
+            if data.labels is not None and set(data.labels[i]) != set(data.labels[first_index[text]]):
+                conflicts += 1
+            continue
+        first_index[text] = i
+        keep.append(i)
+    dropped = len(data) - len(keep)
+    if not dropped:
+        return data
+    out = data.subset(keep)
+    note = (
+        f"dropped {dropped} duplicate text(s) from '{data.source}' (kept the first of each); "
+        f"{conflicts} of them had labels different from the kept row"
+    )
+    out.notes.append(note)
+    warnings.warn(note, KmlcDataWarning, stacklevel=3)
+    return out
+
+
+def drop_rare_labels(data, min_count):
+    """Removes labels with fewer than `min_count` examples from every row, and says which."""
+    counts = Counter(label for row in data.labels for label in row)
+    rare = sorted(label for label, n in counts.items() if n < min_count)
+    if not rare:
+        return data
+    rare_set = set(rare)
+    out = LabeledTexts(
+        texts=list(data.texts),
+        labels=[[label for label in row if label not in rare_set] for row in data.labels],
+        source=data.source,
+        notes=list(data.notes),
+    )
+    note = f"dropped {len(rare)} label(s) with fewer than {min_count} examples: {_preview(rare, 10)}"
+    out.notes.append(note)
+    warnings.warn(note, KmlcDataWarning, stacklevel=3)
+    return out
+
+
+def summarize(data):
+    """A dataset summary: sizes, label cardinality, label frequency, duplicates."""
+    n = len(data)
+    summary = {
+        "source": data.source,
+        "rows": n,
+        "duplicate_texts": n - len(set(data.texts)),
+        "text_length_chars_median": float(np.median([len(t) for t in data.texts])) if n else 0.0,
+    }
+    if data.labels is None:
+        return summary
+    counts = Counter(label for row in data.labels for label in row)
+    freq = np.array(sorted(counts.values())) if counts else np.array([0])
+    per_row = np.array([len(row) for row in data.labels])
+    summary.update(
+        {
+            "labels": len(counts),
+            "labels_per_row_mean": float(per_row.mean()) if n else 0.0,
+            "labels_per_row_max": int(per_row.max()) if n else 0,
+            "rows_with_no_label": int((per_row == 0).sum()),
+            "rows_with_3_or_more_labels": int((per_row >= 3).sum()),
+            "label_frequency_min": int(freq.min()),
+            "label_frequency_median": float(np.median(freq)),
+            "label_frequency_max": int(freq.max()),
+            "labels_under_10_examples": int((freq < 10).sum()) if counts else 0,
+            "label_counts": dict(counts.most_common()),
+        }
+    )
+    return summary

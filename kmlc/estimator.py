@@ -1,0 +1,517 @@
+"""TextClassifier: the estimator-style Python API (fit / predict / predict_proba / save / load)."""
+
+import inspect
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from kmlc.errors import KmlcInputError, KmlcModelError, _preview
+
+FORMAT_VERSION = 1
+MODEL_FAMILIES = ("tfidf",)
+MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
+
+
+def _sigmoid(logits):
+    logits = np.asarray(logits, dtype=np.float64)
+    # exp of a negative number only: no overflow for large |logit|.
+    e = np.exp(-np.abs(logits))
+    return np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.float32)
+
+
+def check_texts(texts, name="texts"):
+    """A list of strings, or a clear error naming the offending positions."""
+    if isinstance(texts, str):
+        raise KmlcInputError(
+            f"Expected {name} to be a list of strings, Received: a single string. Wrap it in a list."
+        )
+    if texts is None:
+        raise KmlcInputError(f"Expected {name} to be a list of strings, Received: None.")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise KmlcInputError(
+            f"Expected {name} to be a list of strings, Received: {type(texts).__name__}."
+        ) from None
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        kinds = sorted({type(texts[i]).__name__ for i in bad})
+        raise KmlcInputError(
+            f"Expected {name} to hold only strings, Received: {len(bad)} value(s) of type "
+            f"{kinds} at position(s) {_preview(bad)}. Convert or remove them."
+        )
+    return texts
+
+
+def check_label_lists(labels, n, name="labels"):
+    if labels is None or isinstance(labels, str):
+        raise KmlcInputError(
+            f"Expected {name} to be a list of label lists (e.g. [['a', 'b'], []]), "
+            f"Received: {labels!r:.60}."
+        )
+    labels = list(labels)
+    if len(labels) != n:
+        raise KmlcInputError(
+            f"Expected one label list per text ({n}), Received: {len(labels)} label lists."
+        )
+    out, bad = [], []
+    for i, row in enumerate(labels):
+        if isinstance(row, str) or not hasattr(row, "__iter__"):
+            bad.append(i)
+            out.append([])
+            continue
+        row = [str(label).strip() for label in row]
+        out.append(list(dict.fromkeys(label for label in row if label)))
+    if bad:
+        raise KmlcInputError(
+            f"Expected each row of {name} to be a list of strings, Received: a "
+            f"{type(labels[bad[0]]).__name__} at position(s) {_preview(bad)}. A row with one "
+            "label is ['label'], a row with none is []."
+        )
+    return out
+
+
+class TextClassifier:
+    """A multi-label text classifier: preprocessor + network + tuned thresholds.
+
+    `__init__` only stores settings; `fit` checks them and the data. Fitted attributes end
+    in an underscore: `labels_`, `label_encoder_`, `preprocessor_`, `model_`, `thresholds_`,
+    `history_`, `metrics_`.
+
+    Args:
+        model: the model family: "tfidf" (TF-IDF n-grams + MLP).
+        max_tokens, ngrams: the TF-IDF vocabulary size and largest n-gram length.
+        hidden_units, dropout: the MLP's hidden layer sizes and dropout rate.
+        learning_rate, batch_size, epochs: the optimiser's settings.
+        patience: epochs without a better validation micro-F1 before training stops (the
+            best epoch's weights are restored).
+        loss: a loss name from `kmlc.losses.LOSS_NAMES`; `loss_params` overrides its defaults.
+        threshold: how probabilities become labels: "fixed" (0.5), "global" (one threshold
+            tuned on validation data), "per-label" or "top-k"; `threshold_metric` is what the
+            tuning maximises; `top_k` and `at_least_one` refine it.
+        validation_fraction: the share of the training data held out (by iterative
+            stratification) for early stopping and thresholds when `fit` gets no
+            `validation_data`.
+        seed: the seed of every random choice (split, initialisation, dropout, shuffling).
+        verbose: Keras' verbosity for fit ("auto", 0, 1 or 2).
+    """
+
+    def __init__(
+        self,
+        model="tfidf",
+        *,
+        max_tokens=20000,
+        ngrams=2,
+        hidden_units=(512, 256),
+        dropout=0.5,
+        learning_rate=1e-3,
+        batch_size=64,
+        epochs=30,
+        patience=3,
+        loss="bce",
+        loss_params=None,
+        threshold="global",
+        threshold_metric="micro_f1",
+        top_k=None,
+        at_least_one=False,
+        validation_fraction=0.2,
+        seed=0,
+        verbose="auto",
+    ):
+        self.model = model
+        self.max_tokens = max_tokens
+        self.ngrams = ngrams
+        self.hidden_units = hidden_units
+        self.dropout = dropout
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.patience = patience
+        self.loss = loss
+        self.loss_params = loss_params
+        self.threshold = threshold
+        self.threshold_metric = threshold_metric
+        self.top_k = top_k
+        self.at_least_one = at_least_one
+        self.validation_fraction = validation_fraction
+        self.seed = seed
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ params
+
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return [p for p in signature.parameters if p != "self"]
+
+    def get_params(self, deep=False):
+        params = {name: getattr(self, name) for name in self._param_names()}
+        params["hidden_units"] = list(params["hidden_units"])
+        params["loss_params"] = dict(params["loss_params"] or {})
+        return params
+
+    def set_params(self, **params):
+        unknown = sorted(set(params) - set(self._param_names()))
+        if unknown:
+            raise KmlcInputError(
+                f"Expected settings among {self._param_names()}, Received: unknown {unknown}."
+            )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def _validate_params(self):
+        from kmlc.losses import LOSS_NAMES
+        from kmlc.thresholds import STRATEGIES
+
+        def require(condition, expected, received):
+            if not condition:
+                raise KmlcInputError(f"Expected {expected}, Received: {received!r}.")
+
+        require(self.model in MODEL_FAMILIES, f"model to be one of {MODEL_FAMILIES}", self.model)
+        for name in ("max_tokens", "batch_size", "epochs"):
+            value = getattr(self, name)
+            require(isinstance(value, (int, np.integer)) and value >= 1, f"{name} to be a positive integer", value)
+        require(isinstance(self.ngrams, (int, np.integer)) and 1 <= self.ngrams <= 5, "ngrams between 1 and 5", self.ngrams)
+        require(isinstance(self.patience, (int, np.integer)) and self.patience >= 0, "patience >= 0", self.patience)
+        require(
+            all(isinstance(u, (int, np.integer)) and u >= 1 for u in self.hidden_units),
+            "hidden_units to be positive integers",
+            self.hidden_units,
+        )
+        require(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "dropout in [0, 1)", self.dropout)
+        require(
+            isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
+            "a positive learning_rate",
+            self.learning_rate,
+        )
+        require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
+        require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
+        require(
+            isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1,
+            "validation_fraction in (0, 1)",
+            self.validation_fraction,
+        )
+        require(isinstance(self.seed, (int, np.integer)), "an integer seed", self.seed)
+
+    # ------------------------------------------------------------------ fit
+
+    def fit(self, texts, labels, validation_data=None):
+        """Trains on `texts` and their label lists; returns self.
+
+        Args:
+            texts: a list of strings.
+            labels: a list of label lists (strings), one per text; [] for no label.
+            validation_data: (texts, labels) for early stopping and threshold tuning; when
+                None, a `validation_fraction` of the training data is held out by
+                iterative stratification.
+        """
+        import keras
+
+        from kmlc.backend import configure_runtime
+        from kmlc.labels import LabelEncoder
+        from kmlc.losses import get_loss
+        from kmlc.models import TfidfMLP
+        from kmlc.preprocessing import TfidfPreprocessor, make_dataset
+        from kmlc.splits import iterative_split
+        from kmlc.thresholds import tune_thresholds
+        from kmlc.training import early_stopping, f1_metrics
+
+        self._validate_params()
+        texts = check_texts(texts)
+        labels = check_label_lists(labels, len(texts))
+        if len(texts) < 2:
+            raise KmlcInputError(f"Expected at least 2 training texts, Received: {len(texts)}.")
+        if validation_data is None:
+            encoder = LabelEncoder().fit(labels)
+            train_idx, val_idx = iterative_split(
+                encoder.transform(labels),
+                (1.0 - self.validation_fraction, self.validation_fraction),
+                seed=self.seed,
+            )
+            val_texts = [texts[i] for i in val_idx]
+            val_labels = [labels[i] for i in val_idx]
+            texts = [texts[i] for i in train_idx]
+            labels = [labels[i] for i in train_idx]
+        else:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                raise KmlcInputError(
+                    "Expected validation_data=(texts, labels), Received: "
+                    f"{type(validation_data).__name__}."
+                )
+            val_texts = check_texts(validation_data[0], "validation texts")
+            val_labels = check_label_lists(validation_data[1], len(val_texts), "validation labels")
+            if not val_texts:
+                raise KmlcInputError("Expected at least one validation text, Received: none.")
+
+        configure_runtime()
+        keras.utils.set_random_seed(self.seed)
+        started = time.perf_counter()
+
+        self.label_encoder_ = LabelEncoder().fit(labels)
+        self.labels_ = list(self.label_encoder_.vocabulary_)
+        y_train = self.label_encoder_.transform(labels)
+        y_val = self.label_encoder_.transform(val_labels, unknown="ignore")
+        self.validation_unseen_labels_ = dict(self.label_encoder_.unknown_labels(val_labels))
+
+        self.preprocessor_ = TfidfPreprocessor(max_tokens=self.max_tokens, ngrams=self.ngrams)
+        self.preprocessor_.adapt(texts)
+        self.model_ = TfidfMLP(
+            input_dim=self.preprocessor_.output_dim,
+            num_labels=len(self.labels_),
+            hidden_units=tuple(self.hidden_units),
+            dropout=self.dropout,
+            seed=self.seed,
+            name="tfidf_mlp",
+        )
+        self.loss_ = get_loss(
+            self.loss,
+            class_counts=self.label_encoder_.counts_.tolist(),
+            num_samples=len(texts),
+            y_train=y_train,
+            **(self.loss_params or {}),
+        )
+        self.model_.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss=self.loss_,
+            metrics=f1_metrics(len(self.labels_)),
+        )
+        train_ds = make_dataset(
+            texts, self.preprocessor_, y_train, batch_size=self.batch_size, shuffle=True, seed=self.seed
+        )
+        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=max(self.batch_size, 256))
+        history = self.model_.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=self.epochs,
+            callbacks=[early_stopping(self.patience)],
+            shuffle=False,  # the tf.data pipeline shuffles, with the seed
+            verbose=self.verbose,
+        )
+        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
+        self.best_epoch_ = int(np.argmax(self.history_["val_micro_f1"])) + 1
+        self.train_seconds_ = time.perf_counter() - started
+
+        val_scores = self.predict_proba(val_texts)
+        self.thresholds_ = tune_thresholds(
+            y_val,
+            val_scores,
+            strategy=self.threshold,
+            metric=self.threshold_metric,
+            top_k=self.top_k,
+            at_least_one=self.at_least_one,
+        )
+        self.n_train_ = len(texts)
+        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            raise KmlcModelError(
+                "Expected a fitted classifier, Received: one that was never fitted. Call fit() "
+                "or kmlc.load() first."
+            )
+
+    # ------------------------------------------------------------------ predict
+
+    def predict_logits(self, texts, batch_size=256):
+        self._check_fitted()
+        from kmlc.preprocessing import make_dataset
+
+        texts = check_texts(texts)
+        if not texts:
+            return np.zeros((0, len(self.labels_)), dtype=np.float32)
+        ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size)
+        return np.asarray(self.model_.predict(ds, verbose=0), dtype=np.float32)
+
+    def predict_proba(self, texts, batch_size=256):
+        """Probabilities [len(texts), len(labels_)], columns in the order of `labels_`."""
+        return _sigmoid(self.predict_logits(texts, batch_size=batch_size))
+
+    def predict(self, texts, batch_size=256):
+        """A list of label lists, after the tuned thresholds."""
+        scores = self.predict_proba(texts, batch_size=batch_size)
+        return self.label_encoder_.inverse_transform(self.thresholds_.apply(scores))
+
+    # ------------------------------------------------------------------ evaluate
+
+    def evaluate(self, texts, labels):
+        """The metric suite on labelled texts (see `kmlc.evaluation.evaluate`).
+
+        Labels the model never saw in training count as missed positives: they are added as
+        extra columns that are never predicted, and listed under `unseen_labels`.
+        """
+        self._check_fitted()
+        texts = check_texts(texts)
+        labels = check_label_lists(labels, len(texts))
+        return self._evaluate_encoded(labels, self.predict_proba(texts))
+
+    def _evaluate_encoded(self, labels, scores):
+        from kmlc.evaluation import evaluate
+
+        unseen = self.label_encoder_.unknown_labels(labels)
+        unseen_names = sorted(unseen)
+        y_true = self.label_encoder_.transform(labels, unknown="ignore")
+        y_pred = self.thresholds_.apply(scores).astype(np.int8)
+        names = list(self.labels_)
+        counts = self.label_encoder_.counts_
+        if unseen_names:
+            extra = np.zeros((len(labels), len(unseen_names)), dtype=np.float32)
+            column = {name: j for j, name in enumerate(unseen_names)}
+            for i, row in enumerate(labels):
+                for label in row:
+                    if label in column:
+                        extra[i, column[label]] = 1.0
+            y_true = np.concatenate([y_true, extra], axis=1)
+            y_pred = np.concatenate([y_pred, np.zeros_like(extra, dtype=np.int8)], axis=1)
+            # Scores of -1 sort below every real probability, for the ranking metrics.
+            scores = np.concatenate([scores, np.full(extra.shape, -1.0, np.float32)], axis=1)
+            names += unseen_names
+            counts = np.concatenate([counts, np.zeros(len(unseen_names), dtype=counts.dtype)])
+        result = evaluate(
+            y_true.astype(np.int8), y_pred, scores, label_names=names, train_counts=counts
+        )
+        result["unseen_labels"] = {name: int(unseen[name]) for name in unseen_names}
+        result["unseen_label_positives"] = int(sum(unseen.values()))
+        return result
+
+    # ------------------------------------------------------------------ persistence
+
+    def save(self, directory, run_config=None):
+        """Writes the model directory atomically (see saved_models/README.md for the layout).
+
+        Args:
+            run_config: the run's other settings (data paths, columns, split) to record in
+                config.yaml beside the classifier's own settings.
+        """
+        import keras
+
+        from kmlc import __version__
+        from kmlc.io import atomic_directory, write_json
+
+        self._check_fitted()
+        with atomic_directory(directory) as tmp:
+            write_json(
+                tmp / "kmlc.json",
+                {
+                    "format_version": FORMAT_VERSION,
+                    "kmlc_version": __version__,
+                    "model_family": self.model,
+                    "trained_on_backend": keras.backend.backend(),
+                    "keras_version": keras.__version__,
+                },
+            )
+            (tmp / "config.yaml").write_text(
+                yaml.safe_dump({**(run_config or {}), **self.get_params()}, sort_keys=False),
+                encoding="utf-8",
+            )
+            self.label_encoder_.save(tmp / "labels.txt")
+            write_json(tmp / "thresholds.json", self.thresholds_.to_dict())
+            write_json(
+                tmp / "training.json",
+                {
+                    "n_train": self.n_train_,
+                    "class_counts": self.label_encoder_.counts_.tolist(),
+                    "loss": keras.saving.serialize_keras_object(self.loss_),
+                    "best_epoch": getattr(self, "best_epoch_", None),
+                    "train_seconds": getattr(self, "train_seconds_", None),
+                    "history": getattr(self, "history_", {}),
+                },
+            )
+            self.preprocessor_.save(tmp / "preprocessor")
+            # A fresh, uncompiled copy: the saved file holds the network, not the optimiser.
+            network = self.model_.__class__.from_config(self.model_.get_config())
+            network.set_weights(self.model_.get_weights())
+            network.save(tmp / "model.keras")
+            if getattr(self, "metrics_", None):
+                write_json(tmp / "metrics.json", self.metrics_)
+        return Path(directory)
+
+
+def load(directory):
+    """Loads a model directory written by `TextClassifier.save` (never runs stored code)."""
+    import keras
+
+    from kmlc.backend import configure_runtime
+    from kmlc.labels import LabelEncoder
+    from kmlc.preprocessing import TfidfPreprocessor
+    from kmlc.thresholds import ThresholdPolicy
+
+    import kmlc.losses  # noqa: F401  (registers the loss classes for deserialisation)
+    import kmlc.models  # noqa: F401
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise KmlcModelError(
+            f"Expected a model directory written by `kmlc train` or `clf.save`, Received: "
+            f"'{directory}' (not a directory)."
+        )
+    missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
+    if missing or not (directory / "preprocessor").is_dir():
+        raise KmlcModelError(
+            f"Expected a complete model directory, Received: '{directory}' without "
+            f"{missing or ['preprocessor/']}. Train it again or copy the whole directory."
+        )
+
+    def read(name, parse):
+        try:
+            return parse((directory / name).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise KmlcModelError(
+                f"Expected a readable '{name}' in '{directory}', Received: a damaged file "
+                f"({type(e).__name__}). Train the model again or restore the file."
+            ) from None
+
+    info = read("kmlc.json", json.loads)
+    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
+        raise KmlcModelError(
+            f"Expected model format version {FORMAT_VERSION}, Received: "
+            f"{info.get('format_version') if isinstance(info, dict) else info!r} in '{directory}'."
+        )
+    config = read("config.yaml", yaml.safe_load)
+    if not isinstance(config, dict):
+        raise KmlcModelError(f"Expected settings in '{directory / 'config.yaml'}', Received: {config!r:.60}.")
+    params = {name: config[name] for name in TextClassifier._param_names() if name in config}
+    training = read("training.json", json.loads)
+    thresholds = read("thresholds.json", json.loads)
+    try:
+        clf = TextClassifier(**params)
+    except TypeError as e:
+        raise KmlcModelError(f"Expected known settings in config.yaml, Received: {e}.") from None
+
+    configure_runtime()
+    clf.label_encoder_ = LabelEncoder.load(
+        directory / "labels.txt", counts=training.get("class_counts"), n_samples=training.get("n_train")
+    )
+    clf.labels_ = list(clf.label_encoder_.vocabulary_)
+    try:
+        clf.thresholds_ = ThresholdPolicy.from_dict(thresholds)
+    except (KeyError, TypeError, ValueError) as e:
+        raise KmlcModelError(f"Expected valid thresholds in '{directory}', Received: {e}") from None
+    clf.preprocessor_ = TfidfPreprocessor.load(directory / "preprocessor")
+    try:
+        clf.model_ = keras.saving.load_model(directory / "model.keras", compile=False, safe_mode=True)
+    except Exception as e:  # noqa: BLE001 - a damaged archive can fail in many ways
+        raise KmlcModelError(
+            f"Expected a readable Keras model in '{directory / 'model.keras'}', Received: a file "
+            f"that cannot be loaded ({type(e).__name__}). Train the model again or restore it."
+        ) from None
+    if clf.model_.output_shape[-1] != len(clf.labels_) or len(clf.thresholds_.thresholds) != len(clf.labels_):
+        raise KmlcModelError(
+            f"Expected the network, labels.txt and thresholds.json to agree on the number of "
+            f"labels, Received: {clf.model_.output_shape[-1]}, {len(clf.labels_)} and "
+            f"{len(clf.thresholds_.thresholds)} in '{directory}'."
+        )
+    clf.n_train_ = training.get("n_train")
+    clf.history_ = training.get("history", {})
+    clf.best_epoch_ = training.get("best_epoch")
+    if (directory / "metrics.json").is_file():
+        clf.metrics_ = read("metrics.json", json.loads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.loss_ = keras.saving.deserialize_keras_object(training["loss"], safe_mode=True) if training.get("loss") else None
+    return clf

@@ -1,0 +1,168 @@
+"""The label encoder: lists of label strings <-> multi-hot rows, around Keras' StringLookup.
+
+The lookup has no out-of-vocabulary slot (`num_oov_indices=0`), so column c of the model's
+output is exactly `vocabulary_[c]`: no phantom "[UNK]" label. StringLookup refuses an unknown
+string in that mode, so unknown labels are filtered out before the lookup and reported.
+"""
+
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
+
+UNKNOWN_ACTIONS = ("warn", "ignore", "error")
+
+
+class LabelEncoder:
+    """Encodes label lists to multi-hot float32 rows with a fixed vocabulary order.
+
+    Args:
+        vocabulary: a fixed label order; None to learn it in `fit` (most frequent first,
+            ties by name, so the order is the same on every run).
+
+    Fitted attributes: `vocabulary_` (list of str), `counts_` (int array, training
+    examples per label, in vocabulary order), `n_samples_` (training rows).
+    """
+
+    def __init__(self, vocabulary=None):
+        self.vocabulary = vocabulary
+
+    # -------------------------------------------------------------- fitting
+
+    def fit(self, label_lists):
+        counts = Counter(label for row in label_lists for label in row)
+        if self.vocabulary is not None:
+            vocabulary = [str(v) for v in self.vocabulary]
+            if len(set(vocabulary)) != len(vocabulary):
+                dupes = [v for v, n in Counter(vocabulary).items() if n > 1]
+                raise KmlcInputError(
+                    f"Expected a label vocabulary without repeats, Received: {_preview(dupes)} "
+                    "more than once."
+                )
+        else:
+            vocabulary = sorted(counts, key=lambda label: (-counts[label], label))
+        if not vocabulary:
+            raise KmlcInputError(
+                "Expected at least one label in the training data, Received: rows with no "
+                "label at all. Check --label-column and --label-sep."
+            )
+        self.vocabulary_ = vocabulary
+        self.counts_ = np.array([counts.get(label, 0) for label in vocabulary], dtype=np.int64)
+        self.n_samples_ = len(label_lists)
+        self._lookup = None
+        everywhere = [v for v, n in zip(vocabulary, self.counts_) if n == self.n_samples_]
+        if everywhere and self.n_samples_ > 1:
+            warnings.warn(
+                f"Label(s) {_preview(everywhere)} appear in every training row: a classifier "
+                "learns nothing from them and will always predict them.",
+                KmlcDataWarning,
+                stacklevel=2,
+            )
+        return self
+
+    @property
+    def num_labels(self):
+        return len(self.vocabulary_)
+
+    @property
+    def lookup(self):
+        """The StringLookup layer (built on first use; it holds a TensorFlow hash table)."""
+        if getattr(self, "_lookup", None) is None:
+            import keras
+
+            self._lookup = keras.layers.StringLookup(
+                vocabulary=self.vocabulary_,
+                num_oov_indices=0,
+                output_mode="multi_hot",
+                name="label_lookup",
+            )
+        return self._lookup
+
+    # -------------------------------------------------------------- transforms
+
+    def unknown_labels(self, label_lists):
+        """Counter of labels in `label_lists` that are not in the vocabulary."""
+        known = set(self.vocabulary_)
+        return Counter(label for row in label_lists for label in row if label not in known)
+
+    def transform(self, label_lists, unknown="warn"):
+        """Multi-hot float32 array [N, num_labels].
+
+        Args:
+            unknown: what to do with labels outside the vocabulary: "warn" (drop them and
+                warn with their counts), "ignore" (drop silently) or "error".
+        """
+        import tensorflow as tf
+
+        if unknown not in UNKNOWN_ACTIONS:
+            raise KmlcInputError(
+                f"Expected unknown to be one of {UNKNOWN_ACTIONS}, Received: {unknown!r}."
+            )
+        unseen = self.unknown_labels(label_lists)
+        if unseen:
+            message = (
+                f"{len(unseen)} label(s) are not in the model's vocabulary "
+                f"{_preview(sorted(unseen))}; the model cannot predict them."
+            )
+            if unknown == "error":
+                raise KmlcInputError(
+                    f"Expected labels from the model's vocabulary, Received: {message}"
+                )
+            if unknown == "warn":
+                warnings.warn(message, KmlcDataWarning, stacklevel=2)
+            known = set(self.vocabulary_)
+            label_lists = [[label for label in row if label in known] for row in label_lists]
+        if len(label_lists) == 0:
+            return np.zeros((0, self.num_labels), dtype=np.float32)
+        ragged = tf.ragged.constant([list(row) for row in label_lists], dtype=tf.string)
+        return np.asarray(self.lookup(ragged), dtype=np.float32).reshape(-1, self.num_labels)
+
+    def inverse_transform(self, indicator):
+        """Label lists from a {0,1} or boolean matrix [N, num_labels], in vocabulary order."""
+        indicator = np.asarray(indicator)
+        if indicator.ndim != 2 or indicator.shape[1] != self.num_labels:
+            raise KmlcInputError(
+                f"Expected a matrix with {self.num_labels} columns, Received: shape "
+                f"{indicator.shape}."
+            )
+        vocabulary = np.asarray(self.vocabulary_, dtype=object)
+        return [vocabulary[row > 0].tolist() for row in indicator]
+
+    # -------------------------------------------------------------- persistence
+
+    def save(self, path):
+        """Writes `labels.txt` (one label per line, in column order)."""
+        bad = [v for v in self.vocabulary_ if "\n" in v or "\r" in v or v != v.strip()]
+        if bad:
+            raise KmlcInputError(
+                f"Expected labels without line breaks or outer spaces, Received: {_preview(bad)}."
+            )
+        Path(path).write_text("\n".join(self.vocabulary_) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path, counts=None, n_samples=None):
+        path = Path(path)
+        try:
+            vocabulary = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as e:
+            raise KmlcModelError(
+                f"Expected a readable UTF-8 label file, Received: '{path}' ({e})."
+            ) from None
+        vocabulary = [v for v in vocabulary if v]
+        if not vocabulary or len(set(vocabulary)) != len(vocabulary):
+            raise KmlcModelError(
+                f"Expected one distinct label per line in '{path}', Received: "
+                f"{len(vocabulary)} line(s), {len(set(vocabulary))} distinct. The model "
+                "directory is damaged: train or copy it again."
+            )
+        encoder = cls(vocabulary=vocabulary)
+        encoder.vocabulary_ = vocabulary
+        encoder.counts_ = (
+            np.zeros(len(vocabulary), dtype=np.int64) if counts is None else np.asarray(counts)
+        )
+        encoder.n_samples_ = n_samples
+        encoder._lookup = None
+        return encoder

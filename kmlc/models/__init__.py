@@ -1,0 +1,5 @@
+"""Backend-neutral Keras networks: numbers in, logits out (string work is in kmlc.preprocessing)."""
+
+from kmlc.models.tfidf_mlp import TfidfMLP
+
+__all__ = ["TfidfMLP"]

@@ -1,0 +1,49 @@
+"""Shared fixtures. The backend comes from KERAS_BACKEND (default here: jax); CI runs the tests
+marked `backend` under jax, tensorflow and torch."""
+
+import os
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_dataset(*parts):
+    """Path of a real dataset beside the checkout; skips the test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"real data not found at {path}")
+    return path
+
+
+def make_tiny_corpus():
+    """A small, learnable multi-label corpus: 3 labels, a row with none, a row with all."""
+    rows = [
+        ("the pizza was great and the pasta fresh", ["food"]),
+        ("waiter was rude and slow", ["service"]),
+        ("pasta cold, waiter rude", ["food", "service"]),
+        ("too expensive for what you get", ["price"]),
+        ("cheap and tasty pizza", ["food", "price"]),
+        ("friendly staff, fair prices, great pasta", ["food", "price", "service"]),
+        ("we arrived at eight", []),
+        ("the staff were attentive", ["service"]),
+        ("pricey wine list", ["price"]),
+        ("delicious fresh bread", ["food"]),
+    ]
+    texts = [t for t, _ in rows] * 6
+    labels = [list(l) for _, l in rows] * 6
+    return texts, labels
+
+
+@pytest.fixture
+def tiny_corpus():
+    return make_tiny_corpus()
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus_module():
+    return make_tiny_corpus()
