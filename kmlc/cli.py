@@ -1,4 +1,4 @@
-"""The `kmlc` command line: train, evaluate, predict, info, split.
+"""The `kmlc` command line: train, evaluate, predict, tune, info, split.
 
 The backend is chosen (from --backend or KERAS_BACKEND) before Keras is imported, so every
 heavy import happens inside the command functions.
@@ -129,6 +129,18 @@ def build_parser():
     )
     predict.add_argument("--text-column", dest="text_columns", action="append", metavar="NAME", help="text column of --input. Default: text")
     _add_backend(predict)
+
+    tune = commands.add_parser("tune", help="re-tune a saved model's thresholds on labelled data")
+    tune.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    tune.add_argument("--data", required=True, metavar="PATH", help="labelled table (validation data, not test data)")
+    _add_data_columns(tune)
+    tune.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k (default: the model's)")
+    tune.add_argument("--threshold-metric", metavar="METRIC", help="micro_f1 or macro_f1 (default: the model's)")
+    tune.add_argument("--top-k", type=int, metavar="K", help="labels per row for top-k")
+    tune.add_argument("--at-least-one", action=argparse.BooleanOptionalAction, default=None,
+                      help="give every row its best label when none passes the threshold")
+    tune.add_argument("--out", metavar="DIR", help="write the re-tuned model here (default: in place)")
+    _add_backend(tune)
 
     info = commands.add_parser("info", help="summarise a labelled dataset")
     info.add_argument("--data", metavar="PATH", help="table (default: the bundled demo data)")
@@ -287,6 +299,36 @@ def cmd_evaluate(args):
     return 0
 
 
+def cmd_tune(args):
+    _select_backend(args.backend)
+    from kmlc.estimator import load
+
+    clf = load(args.model)
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    before = clf.evaluate(data.texts, data.labels)
+    clf.tune_thresholds(
+        data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
+        top_k=args.top_k, at_least_one=args.at_least_one,
+    )
+    after = clf.evaluate(data.texts, data.labels)
+    clf.metrics_ = {**(getattr(clf, "metrics_", None) or {}), "tuning": {"data": str(args.data), **after}}
+    out = Path(args.out or args.model)
+    clf.save(out, run_config=_saved_run_config(args.model))
+    _print(_metric_line("before", before))
+    _print(_metric_line("after", after))
+    _print(f"thresholds ({clf.thresholds_.strategy}) saved to {out}/")
+    return 0
+
+
+def _saved_run_config(model_dir):
+    import yaml
+
+    from kmlc.config import DATA_DEFAULTS
+
+    config = yaml.safe_load((Path(model_dir) / "config.yaml").read_text(encoding="utf-8"))
+    return {k: v for k, v in config.items() if k in DATA_DEFAULTS}
+
+
 def _read_predict_input(args):
     from kmlc.data import READERS, read_labeled_texts
 
@@ -365,7 +407,14 @@ def cmd_split(args):
     return 0
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "info": cmd_info, "split": cmd_split}
+COMMANDS = {
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "predict": cmd_predict,
+    "tune": cmd_tune,
+    "info": cmd_info,
+    "split": cmd_split,
+}
 
 
 def _select_backend(name):

@@ -218,7 +218,6 @@ class TextClassifier:
         from kmlc.models import TfidfMLP
         from kmlc.preprocessing import TfidfPreprocessor, make_dataset
         from kmlc.splits import iterative_split
-        from kmlc.thresholds import tune_thresholds
         from kmlc.training import early_stopping, f1_metrics
 
         self._validate_params()
@@ -278,7 +277,7 @@ class TextClassifier:
         self.model_.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate),
             loss=self.loss_,
-            metrics=f1_metrics(len(self.labels_)),
+            metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
         )
         train_ds = make_dataset(
             texts, self.preprocessor_, y_train, batch_size=self.batch_size, shuffle=True, seed=self.seed
@@ -296,17 +295,43 @@ class TextClassifier:
         self.best_epoch_ = int(np.argmax(self.history_["val_micro_f1"])) + 1
         self.train_seconds_ = time.perf_counter() - started
 
+        self.n_train_ = len(texts)
         val_scores = self.predict_proba(val_texts)
+        self._tune(y_val, val_scores)
+        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
+        return self
+
+    def _tune(self, y, scores):
+        from kmlc.thresholds import tune_thresholds
+
         self.thresholds_ = tune_thresholds(
-            y_val,
-            val_scores,
+            y,
+            scores,
             strategy=self.threshold,
             metric=self.threshold_metric,
             top_k=self.top_k,
             at_least_one=self.at_least_one,
         )
-        self.n_train_ = len(texts)
-        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
+        return self.thresholds_
+
+    def tune_thresholds(self, texts, labels, **settings):
+        """Re-tunes the thresholds of a fitted model on labelled texts; returns self.
+
+        Args:
+            settings: threshold settings to change first (`threshold`, `threshold_metric`,
+                `top_k`, `at_least_one`).
+        """
+        self._check_fitted()
+        allowed = {"threshold", "threshold_metric", "top_k", "at_least_one"}
+        unknown = sorted(set(settings) - allowed)
+        if unknown:
+            raise KmlcInputError(f"Expected settings among {sorted(allowed)}, Received: {unknown}.")
+        self.set_params(**{k: v for k, v in settings.items() if v is not None})
+        self._validate_params()
+        texts = check_texts(texts)
+        labels = check_label_lists(labels, len(texts))
+        scores = self.predict_proba(texts)
+        self._tune(self.label_encoder_.transform(labels, unknown="ignore"), scores)
         return self
 
     def _check_fitted(self):

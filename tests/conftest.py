@@ -12,12 +12,18 @@ import pytest  # noqa: E402
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
-def shared_dataset(*parts):
-    """Path of a real dataset beside the checkout; skips the test when it is absent."""
-    path = SHARED_DATA.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"real data not found at {path}")
-    return path
+@pytest.fixture
+def shared_dataset():
+    """A function giving the path of a real dataset beside the checkout; it skips the test
+    when the data is absent."""
+
+    def find(*parts):
+        path = SHARED_DATA.joinpath(*parts)
+        if not path.exists():
+            pytest.skip(f"real data not found at {path}")
+        return path
+
+    return find
 
 
 def make_tiny_corpus():

@@ -117,3 +117,15 @@ def test_bad_setting_and_unknown_config_key(tmp_path, capsys):
 def test_missing_model_directory(tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "none"), "hello"]) == 2
     assert "Expected a model directory" in capsys.readouterr().err
+
+
+def test_tune_changes_the_saved_thresholds(trained, demo_csv, tmp_path, capsys):
+    out = tmp_path / "tuned"
+    assert main(["tune", "--model", str(trained), "--data", str(demo_csv), "--threshold", "per-label", "--out", str(out)]) == 0
+    thresholds = json.loads((out / "thresholds.json").read_text())
+    assert thresholds["strategy"] == "per-label"
+    assert len(set(thresholds["thresholds"])) > 1
+    import yaml
+
+    assert yaml.safe_load((out / "config.yaml").read_text())["threshold"] == "per-label"
+    assert "tuning" in json.loads((out / "metrics.json").read_text())

@@ -4,12 +4,11 @@ import pytest
 
 import kmlc
 from kmlc.data import read_labeled_texts
-from tests.conftest import shared_dataset
 
 pytestmark = pytest.mark.slow
 
 
-def test_semeval2014_restaurants_test_micro_f1():
+def test_semeval2014_restaurants_test_micro_f1(shared_dataset):
     folder = shared_dataset("semeval2014_restaurants_aspect_categories")
     train = read_labeled_texts(folder / "train.csv")
     test = read_labeled_texts(folder / "test.csv")

@@ -19,12 +19,18 @@ class TfidfPreprocessor:
         ngrams: the largest n-gram length (2: unigrams and bigrams).
         standardize: TextVectorization's `standardize` ("lower_and_strip_punctuation",
             "lower", "strip_punctuation" or None).
+        normalize: "l2" scales each vector to unit length (as scikit-learn's
+            TfidfVectorizer does), so a long document does not get larger inputs than a
+            short one; None keeps TextVectorization's raw count x IDF values.
     """
 
-    def __init__(self, max_tokens=20000, ngrams=2, standardize="lower_and_strip_punctuation"):
+    def __init__(
+        self, max_tokens=20000, ngrams=2, standardize="lower_and_strip_punctuation", normalize="l2"
+    ):
         self.max_tokens = int(max_tokens)
         self.ngrams = int(ngrams)
         self.standardize = standardize
+        self.normalize = normalize
         self.vectorizer = self._build()
 
     def _build(self):
@@ -50,10 +56,20 @@ class TfidfPreprocessor:
         return int(self.vectorizer.vocabulary_size())
 
     def __call__(self, texts):
-        return self.vectorizer(texts)
+        features = self.vectorizer(texts)
+        if self.normalize == "l2":
+            import tensorflow as tf
+
+            features = tf.math.l2_normalize(features, axis=-1)
+        return features
 
     def get_config(self):
-        return {"max_tokens": self.max_tokens, "ngrams": self.ngrams, "standardize": self.standardize}
+        return {
+            "max_tokens": self.max_tokens,
+            "ngrams": self.ngrams,
+            "standardize": self.standardize,
+            "normalize": self.normalize,
+        }
 
     @classmethod
     def from_config(cls, config):
