@@ -86,6 +86,10 @@ def build_parser():
     train.add_argument("--model", choices=("tfidf",), help="model family. Default: tfidf")
     train.add_argument("--max-tokens", type=int, metavar="N", help="TF-IDF vocabulary size. Default: 20000")
     train.add_argument("--ngrams", type=int, metavar="N", help="largest n-gram length. Default: 2")
+    train.add_argument(
+        "--normalize", choices=("l2", "none"),
+        help="scale each TF-IDF vector to unit length (l2) or keep raw values (none). Default: l2",
+    )
     train.add_argument("--hidden-units", type=_comma_ints, metavar="N,N", help="hidden layer sizes. Default: 512,256")
     train.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5")
     train.add_argument("--learning-rate", type=float, metavar="LR", help="Adam learning rate. Default: 0.001")
@@ -210,6 +214,7 @@ def cmd_train(args):
         "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
         "split": args.split, "backend": args.backend,
         "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
+        "normalize": args.normalize,
         "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
         "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,

