@@ -83,19 +83,33 @@ def build_parser():
     train.add_argument("--config", metavar="FILE.yaml", help="settings file; flags override it")
     train.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
     _add_backend(train)
-    train.add_argument("--model", choices=("tfidf",), help="model family. Default: tfidf")
+    train.add_argument("--model", choices=("tfidf", "bert"), help="model family. Default: tfidf")
     train.add_argument("--max-tokens", type=int, metavar="N", help="TF-IDF vocabulary size. Default: 20000")
     train.add_argument("--ngrams", type=int, metavar="N", help="largest n-gram length. Default: 2")
     train.add_argument(
         "--normalize", choices=("l2", "none"),
         help="scale each TF-IDF vector to unit length (l2) or keep raw values (none). Default: l2",
     )
+    train.add_argument(
+        "--sublinear-tf", action=argparse.BooleanOptionalAction, default=None,
+        help="(1 + log count) x IDF instead of count x IDF. Default: on",
+    )
     train.add_argument("--hidden-units", type=_comma_ints, metavar="N,N", help="hidden layer sizes. Default: 512,256")
-    train.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5")
-    train.add_argument("--learning-rate", type=float, metavar="LR", help="Adam learning rate. Default: 0.001")
-    train.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 64")
-    train.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 30")
-    train.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 3")
+    bert = train.add_argument_group("BERT (--model bert)")
+    bert.add_argument("--preset", metavar="DIR", help="local KerasHub or Hugging Face BERT directory. Default: the installed all-MiniLM-L6-v2")
+    bert.add_argument("--sequence-length", type=int, metavar="N", help="tokens per text. Default: 128")
+    bert.add_argument("--pooling", choices=("cls", "mean"), help="text vector: pooled [CLS] or masked mean. Default: mean")
+    bert.add_argument("--freeze-backbone", action=argparse.BooleanOptionalAction, default=None, help="train the head only")
+    bert.add_argument("--weight-decay", type=float, metavar="W", help="AdamW weight decay (not on biases, LayerNorm). Default: 0.01")
+    bert.add_argument("--warmup-fraction", type=float, metavar="F", help="share of steps of linear warm-up. Default: 0.1")
+    bert.add_argument("--clipnorm", type=float, metavar="C", help="global gradient-norm clip. Default: 1.0")
+    bert.add_argument("--mixed-precision", choices=("none", "bfloat16", "float16"), help="compute dtype. Default: none")
+    common = train.add_argument_group("training (defaults per family: tfidf / bert)")
+    common.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5 / 0.1")
+    common.add_argument("--learning-rate", type=float, metavar="LR", help="peak learning rate. Default: 0.001 / 5e-05")
+    common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 64 / 16")
+    common.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 40 / 5")
+    common.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 5 / 2")
     train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: bce")
     train.add_argument(
         "--loss-param", action="append", type=_key_value, metavar="KEY=VALUE",
@@ -214,7 +228,9 @@ def cmd_train(args):
         "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
         "split": args.split, "backend": args.backend,
         "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
-        "normalize": args.normalize,
+        "normalize": args.normalize, "sublinear_tf": args.sublinear_tf, "preset": args.preset, "sequence_length": args.sequence_length,
+        "pooling": args.pooling, "freeze_backbone": args.freeze_backbone, "weight_decay": args.weight_decay,
+        "warmup_fraction": args.warmup_fraction, "clipnorm": args.clipnorm, "mixed_precision": args.mixed_precision,
         "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
         "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
@@ -250,10 +266,9 @@ def cmd_train(args):
     if val is None:
         # Split what is missing from --data by iterative stratification.
         fractions = list(config["split"])
-        if test is not None:
-            if len(fractions) == 3:
-                fractions = [fractions[0], fractions[1]]
-            fractions = [f / sum(fractions) for f in fractions]
+        if test is not None and len(fractions) == 3:
+            # A test file is given: the test share of --split goes back to training.
+            fractions = [fractions[0] + fractions[2], fractions[1]]
         encoder = LabelEncoder().fit(full.labels)
         y = encoder.transform(full.labels)
         parts = iterative_split(y, fractions, seed=config["seed"])
@@ -423,9 +438,10 @@ COMMANDS = {
 
 
 def _select_backend(name):
-    from kmlc.backend import select_backend
+    from kmlc.backend import configure_runtime, select_backend
 
     select_backend(name)
+    configure_runtime()
 
 
 def main(argv=None):
@@ -447,3 +463,26 @@ def main(argv=None):
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def render_cli_reference(width=100):
+    """The CLI reference in Markdown, made from the argument parser (docs/cli.md is this)."""
+    import functools
+
+    parser = build_parser()
+    formatter = functools.partial(argparse.HelpFormatter, width=width)
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    parts = [
+        "# Command-line reference",
+        "",
+        "Generated from the argument parser by `python scripts/make_cli_docs.py`; a test fails when",
+        "this file and `kmlc --help` differ.",
+        "",
+        "```text",
+    ]
+    parser.formatter_class = formatter
+    parts += [parser.format_help().rstrip(), "```", ""]
+    for name, sub in subparsers.choices.items():
+        sub.formatter_class = formatter
+        parts += [f"## kmlc {name}", "", "```text", sub.format_help().rstrip(), "```", ""]
+    return "\n".join(parts)

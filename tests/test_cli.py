@@ -129,3 +129,12 @@ def test_tune_changes_the_saved_thresholds(trained, demo_csv, tmp_path, capsys):
 
     assert yaml.safe_load((out / "config.yaml").read_text())["threshold"] == "per-label"
     assert "tuning" in json.loads((out / "metrics.json").read_text())
+
+
+def test_cli_reference_in_docs_is_current():
+    from pathlib import Path
+
+    from kmlc.cli import render_cli_reference
+
+    written = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
+    assert written == render_cli_reference() + "\n", "docs/cli.md is stale: run python scripts/make_cli_docs.py"

@@ -22,10 +22,19 @@ class TfidfPreprocessor:
         normalize: "l2" scales each vector to unit length (as scikit-learn's
             TfidfVectorizer does), so a long document does not get larger inputs than a
             short one; "none" keeps TextVectorization's raw count x IDF values.
+        sublinear_tf: use (1 + log(count)) x IDF instead of count x IDF, so a word said ten
+            times weighs about three times, not ten times, a word said once (scikit-learn's
+            `sublinear_tf`). It is computed from TextVectorization's TF-IDF output and the
+            adapted IDF weights.
     """
 
     def __init__(
-        self, max_tokens=20000, ngrams=2, standardize="lower_and_strip_punctuation", normalize="l2"
+        self,
+        max_tokens=20000,
+        ngrams=2,
+        standardize="lower_and_strip_punctuation",
+        normalize="l2",
+        sublinear_tf=True,
     ):
         self.max_tokens = int(max_tokens)
         self.ngrams = int(ngrams)
@@ -33,7 +42,9 @@ class TfidfPreprocessor:
         if normalize not in ("l2", "none", None):
             raise ValueError(f"Expected normalize 'l2' or 'none', Received: {normalize!r}.")
         self.normalize = normalize or "none"
+        self.sublinear_tf = bool(sublinear_tf)
         self.vectorizer = self._build()
+        self._idf = None
 
     def _build(self):
         import keras
@@ -51,17 +62,28 @@ class TfidfPreprocessor:
 
         ds = tf.data.Dataset.from_tensor_slices(np.asarray(texts, dtype=object).astype(str))
         self.vectorizer.adapt(ds.batch(batch_size))
+        self._idf = self._idf_weights()
         return self
+
+    def _idf_weights(self):
+        store = {}
+        self.vectorizer.save_own_variables(store)
+        return np.asarray(store["idf_weights"], np.float32)
 
     @property
     def output_dim(self):
         return int(self.vectorizer.vocabulary_size())
 
     def __call__(self, texts):
-        features = self.vectorizer(texts)
-        if self.normalize == "l2":
-            import tensorflow as tf
+        import tensorflow as tf
 
+        features = self.vectorizer(texts)
+        if self.sublinear_tf:
+            # TF-IDF = count x idf, with idf > 0 for every column: recover the count, damp it.
+            idf = tf.constant(self._idf)
+            counts = features / idf
+            features = tf.where(counts > 0, (1.0 + tf.math.log(tf.maximum(counts, 1.0))) * idf, 0.0)
+        if self.normalize == "l2":
             features = tf.math.l2_normalize(features, axis=-1)
         return features
 
@@ -71,6 +93,7 @@ class TfidfPreprocessor:
             "ngrams": self.ngrams,
             "standardize": self.standardize,
             "normalize": self.normalize,
+            "sublinear_tf": self.sublinear_tf,
         }
 
     @classmethod
@@ -104,6 +127,7 @@ class TfidfPreprocessor:
                 )
             preprocessor = cls.from_config(config)
             preprocessor.vectorizer.set_vocabulary(vocabulary, idf_weights=idf_weights)
+            preprocessor._idf = preprocessor._idf_weights()
         except Exception as e:  # noqa: BLE001 - any damage becomes one clear message
             raise KmlcModelError(
                 f"Expected a TF-IDF preprocessor in '{directory}' (config.json, vocabulary.json, "
