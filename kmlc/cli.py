@@ -7,7 +7,9 @@ heavy import happens inside the command functions.
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -130,12 +132,20 @@ def build_parser():
     train.add_argument("--min-label-count", type=int, metavar="N", help="drop labels with fewer than N examples (reported)")
     train.add_argument("--seed", type=int, metavar="N", help="seed of every random choice. Default: 0")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
+    train.add_argument(
+        "--report", action=argparse.BooleanOptionalAction, default=False,
+        help="write an evaluation report (HTML, plots) for the validation and test splits to DIR/reports/",
+    )
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model directory on labelled data")
     evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
     evaluate.add_argument("--data", required=True, metavar="PATH", help="labelled table")
     _add_data_columns(evaluate)
     evaluate.add_argument("--json", metavar="FILE", help="write the metrics as JSON")
+    evaluate.add_argument(
+        "--report", metavar="DIR",
+        help="write report.html, report.md, metrics.json, per_label.csv and PNG plots here",
+    )
     _add_backend(evaluate)
 
     predict = commands.add_parser("predict", help="predict labels; one JSON object per line")
@@ -291,6 +301,10 @@ def cmd_train(args):
     clf.metrics_["train_seconds"] = round(clf.train_seconds_, 2)
     clf.metrics_["best_epoch"] = clf.best_epoch_
     clf.save(out, run_config={k: v for k, v in config.items() if k in data_settings or k == "backend"})
+    if args.report:
+        clf.report(val.texts, val.labels, out / "reports" / "validation", title=f"{out.name}: validation split")
+        if test is not None:
+            clf.report(test.texts, test.labels, out / "reports" / "test", title=f"{out.name}: test split")
 
     _print(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s; "
            f"{len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
@@ -299,7 +313,7 @@ def cmd_train(args):
         _print(_metric_line("test", clf.metrics_["test"]))
         if clf.metrics_["test"]["unseen_labels"]:
             _print(f"  test labels never seen in training (counted as misses): {sorted(clf.metrics_['test']['unseen_labels'])}")
-    _print(f"saved to {out}/")
+    _print(f"saved to {out}/" + (f" (reports in {out / 'reports'}/)" if args.report else ""))
     return 0
 
 
@@ -310,7 +324,10 @@ def cmd_evaluate(args):
 
     clf = load(args.model)
     data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
-    metrics = clf.evaluate(data.texts, data.labels)
+    if args.report:
+        metrics = clf.report(data.texts, data.labels, args.report, title=f"{Path(args.model).name} on {Path(args.data).name}")
+    else:
+        metrics = clf.evaluate(data.texts, data.labels)
     if args.json:
         write_json(args.json, metrics)
     _print(_metric_line(Path(args.data).name, metrics))
@@ -444,9 +461,17 @@ def _select_backend(name):
     configure_runtime()
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv=None):
     # Quiet TensorFlow's C++ start-up logs unless the user asked for them.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C, so temporary directories are removed
+    # and a model directory is either the previous one or the new one, never half-written.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
     parser = build_parser()
     args = parser.parse_args(argv)
     warnings.simplefilter("always", KmlcDataWarning)
@@ -457,7 +482,11 @@ def main(argv=None):
         print(f"kmlc {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"kmlc {args.command}: interrupted; nothing was written.", file=sys.stderr)
+        print(
+            f"kmlc {args.command}: interrupted; nothing half-written was left (an existing model "
+            "directory keeps its previous contents).",
+            file=sys.stderr,
+        )
         return 130
 
 

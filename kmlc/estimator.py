@@ -495,9 +495,9 @@ class TextClassifier:
         labels = check_label_lists(labels, len(texts))
         return self._evaluate_encoded(labels, self.predict_proba(texts))
 
-    def _evaluate_encoded(self, labels, scores):
-        from kmlc.evaluation import evaluate
-
+    def _evaluation_arrays(self, labels, scores):
+        """y_true, y_pred, scores, label names and training counts over the model's labels
+        plus any label never seen in training (an extra column that is never predicted)."""
         unseen = self.label_encoder_.unknown_labels(labels)
         unseen_names = sorted(unseen)
         y_true = self.label_encoder_.transform(labels, unknown="ignore")
@@ -517,12 +517,44 @@ class TextClassifier:
             scores = np.concatenate([scores, np.full(extra.shape, -1.0, np.float32)], axis=1)
             names += unseen_names
             counts = np.concatenate([counts, np.zeros(len(unseen_names), dtype=counts.dtype)])
-        result = evaluate(
-            y_true.astype(np.int8), y_pred, scores, label_names=names, train_counts=counts
-        )
-        result["unseen_labels"] = {name: int(unseen[name]) for name in unseen_names}
+        return y_true.astype(np.int8), y_pred, scores, names, counts, unseen
+
+    def _evaluate_encoded(self, labels, scores):
+        from kmlc.evaluation import evaluate
+
+        y_true, y_pred, scores, names, counts, unseen = self._evaluation_arrays(labels, scores)
+        result = evaluate(y_true, y_pred, scores, label_names=names, train_counts=counts)
+        result["unseen_labels"] = {name: int(unseen[name]) for name in sorted(unseen)}
         result["unseen_label_positives"] = int(sum(unseen.values()))
         return result
+
+    def report(self, texts, labels, directory, title=None):
+        """Evaluates on labelled texts and writes the HTML/Markdown report with its plots
+        (see `kmlc.report.write_report`); returns the metrics."""
+        from kmlc.report import write_report
+
+        self._check_fitted()
+        texts = check_texts(texts)
+        labels = check_label_lists(labels, len(texts))
+        scores = self.predict_proba(texts)
+        metrics = self._evaluate_encoded(labels, scores)
+        y_true, y_pred, scores, names, counts, _ = self._evaluation_arrays(labels, scores)
+        thresholds = np.concatenate(
+            [self.thresholds_.thresholds, np.full(len(names) - len(self.labels_), np.nan)]
+        )
+        write_report(
+            directory,
+            y_true=y_true,
+            y_pred=y_pred,
+            scores=np.clip(scores, 0.0, 1.0),
+            label_names=names,
+            train_counts=counts,
+            thresholds=thresholds,
+            history=getattr(self, "history_", None) or None,
+            title=title or "kmlc evaluation report",
+            metrics=metrics,
+        )
+        return metrics
 
     # ------------------------------------------------------------------ persistence
 

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from kmlc.errors import KmlcInputError
+from kmlc.thresholds import check_binary_matrix
 
 __all__ = [
     "evaluate",
@@ -58,26 +59,7 @@ DEFAULT_GROUP_CUTOFFS = (35, 8)
 # validation
 # --------------------------------------------------------------------------
 def _as_binary(y: Any, name: str) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 2:
-        raise KmlcInputError(
-            f"Expected `{name}` to be a 2-D {{0, 1}} array [n_examples, n_labels], "
-            f"Received: shape={arr.shape}"
-        )
-    if arr.dtype != bool:
-        if arr.dtype == object or not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        ):
-            raise KmlcInputError(
-                f"Expected `{name}` to be a {{0, 1}} numeric array, Received: dtype={arr.dtype}"
-            )
-        bad = (arr != 0) & (arr != 1)
-        if bad.any():
-            raise KmlcInputError(
-                f"Expected `{name}` to contain only 0 and 1, Received: value "
-                f"{arr[bad].flat[0]!r} ({int(bad.sum())} invalid entries)"
-            )
-        arr = arr.astype(bool)
+    arr = check_binary_matrix(y, name)
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise KmlcInputError(
             f"Expected `{name}` to have at least one example and one label, "

@@ -148,7 +148,8 @@ def _check_scores(scores: Any, name: str = "scores") -> np.ndarray:
     return arr
 
 
-def _check_binary(y: Any, name: str = "y_true") -> np.ndarray:
+def check_binary_matrix(y: Any, name: str = "y_true") -> np.ndarray:
+    """A 2-D {0, 1} array as bool, or a clear error."""
     arr = np.asarray(y)
     if arr.ndim != 2:
         raise KmlcInputError(
@@ -586,7 +587,7 @@ def tune_thresholds(
     )
     if strategy in ("fixed", "top-k") and y_true is None:
         return ThresholdPolicy(thresholds=np.full(c, default_f), **common)
-    y = _check_binary(y_true, "y_true")
+    y = check_binary_matrix(y_true, "y_true")
     if y.shape != s.shape:
         raise KmlcInputError(
             f"Expected `y_true` and `scores` to have the same shape, "

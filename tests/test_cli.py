@@ -138,3 +138,35 @@ def test_cli_reference_in_docs_is_current():
 
     written = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text(encoding="utf-8")
     assert written == render_cli_reference() + "\n", "docs/cli.md is stale: run python scripts/make_cli_docs.py"
+
+
+def test_sigterm_during_training_keeps_the_previous_model(trained, demo_csv, tmp_path):
+    """A training process killed mid-way (SIGTERM) exits 130, leaves the model directory it
+    was replacing as it was, and no temporary directory behind."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "killed"
+    shutil.copytree(trained, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kmlc.cli", "train", "--data", str(demo_csv), "--out", str(out),
+         "--epochs", "200", "--patience", "200", "--verbose", "2", "--max-tokens", "500"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    # Wait until training has started (an epoch line), then kill.
+    deadline = time.time() + 180
+    for line in proc.stdout:
+        if line.startswith("Epoch 2/") or time.time() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".killed")]
