@@ -133,7 +133,7 @@ def build_parser():
     train.add_argument("--seed", type=int, metavar="N", help="seed of every random choice. Default: 0")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
     train.add_argument(
-        "--report", action=argparse.BooleanOptionalAction, default=False,
+        "--report", action=argparse.BooleanOptionalAction, default=True,
         help="write an evaluation report (HTML, plots) for the validation and test splits to DIR/reports/",
     )
 

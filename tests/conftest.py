@@ -53,3 +53,27 @@ def tiny_corpus():
 @pytest.fixture(scope="module")
 def tiny_corpus_module():
     return make_tiny_corpus()
+
+
+TINY_BERT_WORDS = sorted(set((
+    "the a and was were too for what you get we at pizza pasta bread wine fresh cold great "
+    "tasty delicious cheap expensive pricey prices fair waiter staff service rude slow "
+    "friendly attentive list arrived eight"
+).split()))
+TINY_BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + TINY_BERT_WORDS + [",", "."]
+
+
+@pytest.fixture(scope="session")
+def tiny_bert_preset(tmp_path_factory):
+    """A tiny randomly initialised BERT (2 layers, hidden size 16) saved as a KerasHub preset."""
+    import keras
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    directory = tmp_path_factory.mktemp("presets") / "tiny_bert"
+    keras_hub.models.BertBackbone(
+        vocabulary_size=len(TINY_BERT_VOCAB), num_layers=2, num_heads=2, hidden_dim=16,
+        intermediate_dim=32, max_sequence_length=32,
+    ).save_to_preset(directory)
+    keras_hub.models.BertTokenizer(vocabulary=TINY_BERT_VOCAB, lowercase=True).save_to_preset(directory)
+    return directory

@@ -39,6 +39,9 @@ def test_train_writes_the_model_directory(trained):
     config = yaml.safe_load((trained / "config.yaml").read_text())
     assert config["epochs"] == 3 and config["seed"] == 3 and config["hidden_units"] == [16]
     assert config["data"].endswith("tickets.csv") and config["backend"] in ("jax", "tensorflow", "torch")
+    for split in ("validation", "test"):
+        page = (trained / "reports" / split / "report.html").read_text()
+        assert "training_curves.png" in page and f"{metrics[split]['micro_f1']:.4f}" in page
 
 
 def test_config_file_is_read_back_and_flags_override_it(trained, tmp_path, capsys):
@@ -54,6 +57,8 @@ def test_evaluate_writes_the_metric_keys(trained, demo_csv, tmp_path):
     out = tmp_path / "m.json"
     assert main(["evaluate", "--model", str(trained), "--data", str(demo_csv), "--json", str(out)]) == 0
     metrics = json.loads(out.read_text())
+    assert main(["evaluate", "--model", str(trained), "--data", str(demo_csv), "--report", str(tmp_path / "rep")]) == 0
+    assert json.loads((tmp_path / "rep" / "metrics.json").read_text()) == metrics
     for key in ["micro_f1", "macro_f1", "micro_precision", "micro_recall", "hamming_loss",
                 "subset_accuracy", "n_labels_predicted", "n_examples"]:
         assert key in metrics
@@ -170,3 +175,16 @@ def test_sigterm_during_training_keeps_the_previous_model(trained, demo_csv, tmp
     assert "interrupted" in err
     assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".killed")]
+
+
+def test_train_bert_from_a_local_preset(tiny_bert_preset, demo_csv, tmp_path):
+    out = tmp_path / "bert"
+    code = main(["train", "--model", "bert", "--preset", str(tiny_bert_preset), "--data", str(demo_csv),
+                 "--out", str(out), "--epochs", "1", "--sequence-length", "16", "--batch-size", "32",
+                 "--verbose", "0"])
+    assert code == 0
+    import yaml
+
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["model"] == "bert" and config["sequence_length"] == 16 and config["learning_rate"] == 5e-5
+    assert (out / "preprocessor" / "vocab.txt").is_file()

@@ -10,29 +10,8 @@ import kmlc
 
 pytestmark = pytest.mark.backend
 
-WORDS = sorted(set((
-    "the a and was were too for what you get we at pizza pasta bread wine fresh cold great "
-    "tasty delicious cheap expensive pricey prices fair waiter staff service rude slow "
-    "friendly attentive list arrived eight"
-).split()))
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS + [",", "."]
 BERT_FAST = dict(sequence_length=16, epochs=3, batch_size=8, learning_rate=3e-3, patience=3,
                  warmup_fraction=0.0, verbose=0)
-
-
-@pytest.fixture(scope="module")
-def tiny_bert_preset(tmp_path_factory):
-    import keras
-    import keras_hub
-
-    keras.utils.set_random_seed(0)
-    directory = tmp_path_factory.mktemp("presets") / "tiny_bert"
-    keras_hub.models.BertBackbone(
-        vocabulary_size=len(VOCAB), num_layers=2, num_heads=2, hidden_dim=16,
-        intermediate_dim=32, max_sequence_length=32,
-    ).save_to_preset(directory)
-    keras_hub.models.BertTokenizer(vocabulary=VOCAB, lowercase=True).save_to_preset(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
