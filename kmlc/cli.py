@@ -109,7 +109,7 @@ def build_parser():
     common = train.add_argument_group("training (defaults per family: tfidf / bert)")
     common.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5 / 0.1")
     common.add_argument("--learning-rate", type=float, metavar="LR", help="peak learning rate. Default: 0.001 / 5e-05")
-    common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 64 / 16")
+    common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 32 / 16")
     common.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 40 / 5")
     common.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 5 / 2")
     train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: bce")

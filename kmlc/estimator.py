@@ -15,7 +15,7 @@ FORMAT_VERSION = 1
 MODEL_FAMILIES = ("tfidf", "bert")
 # Settings left as None take their family's default (fit records the values it used).
 FAMILY_DEFAULTS = {
-    "tfidf": {"learning_rate": 1e-3, "batch_size": 64, "epochs": 40, "dropout": 0.5, "patience": 5},
+    "tfidf": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 40, "dropout": 0.5, "patience": 5},
     "bert": {"learning_rate": 5e-5, "batch_size": 16, "epochs": 5, "dropout": 0.1, "patience": 2},
 }
 POOLINGS = ("cls", "mean")
