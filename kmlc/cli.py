@@ -120,6 +120,9 @@ def build_parser():
     train.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k. Default: global")
     train.add_argument("--threshold-metric", metavar="METRIC", help="what threshold tuning maximises. Default: micro_f1")
     train.add_argument("--top-k", type=int, metavar="K", help="labels per row for --threshold top-k")
+    train.add_argument("--min-precision", type=float, metavar="P", help="tune for the best recall with micro-precision >= P")
+    train.add_argument("--group-cutoffs", type=_comma_ints, metavar="HEAD,MEDIUM",
+                       help="least training examples of head and medium labels in reports. Default: 35,8")
     train.add_argument(
         "--at-least-one", action=argparse.BooleanOptionalAction, default=None,
         help="give every row its best label when none passes the threshold",
@@ -165,6 +168,7 @@ def build_parser():
     tune.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k (default: the model's)")
     tune.add_argument("--threshold-metric", metavar="METRIC", help="micro_f1 or macro_f1 (default: the model's)")
     tune.add_argument("--top-k", type=int, metavar="K", help="labels per row for top-k")
+    tune.add_argument("--min-precision", type=float, metavar="P", help="best recall with micro-precision >= P")
     tune.add_argument("--at-least-one", action=argparse.BooleanOptionalAction, default=None,
                       help="give every row its best label when none passes the threshold")
     tune.add_argument("--out", metavar="DIR", help="write the re-tuned model here (default: in place)")
@@ -244,7 +248,8 @@ def cmd_train(args):
         "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
         "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
-        "top_k": args.top_k, "at_least_one": args.at_least_one, "seed": args.seed,
+        "top_k": args.top_k, "at_least_one": args.at_least_one, "min_precision": args.min_precision,
+        "group_cutoffs": args.group_cutoffs, "seed": args.seed,
         "verbose": args.verbose,
     }
     file_config = read_config(args.config) if args.config else {}
@@ -345,7 +350,7 @@ def cmd_tune(args):
     before = clf.evaluate(data.texts, data.labels)
     clf.tune_thresholds(
         data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
-        top_k=args.top_k, at_least_one=args.at_least_one,
+        top_k=args.top_k, at_least_one=args.at_least_one, min_precision=args.min_precision,
     )
     after = clf.evaluate(data.texts, data.labels)
     clf.metrics_ = {**(getattr(clf, "metrics_", None) or {}), "tuning": {"data": str(args.data), **after}}

@@ -115,7 +115,10 @@ class TextClassifier:
         loss: a loss name from `kmlc.losses.LOSS_NAMES`; `loss_params` overrides its defaults.
         threshold: how probabilities become labels: "fixed" (0.5), "global" (one threshold
             tuned on validation data), "per-label" or "top-k"; `threshold_metric` is what the
-            tuning maximises; `top_k` and `at_least_one` refine it.
+            tuning maximises; `top_k` and `at_least_one` refine it; `min_precision` makes the
+            tuning maximise recall under that micro-precision floor instead.
+        group_cutoffs: (head, medium) minimum training examples of the head and medium label
+            groups in evaluation reports (the DB-loss paper's 35 and 8).
         validation_fraction: the share of the training data held out (by iterative
             stratification) for early stopping and thresholds when `fit` gets no
             `validation_data`.
@@ -151,6 +154,8 @@ class TextClassifier:
         threshold_metric="micro_f1",
         top_k=None,
         at_least_one=False,
+        min_precision=None,
+        group_cutoffs=(35, 8),
         validation_fraction=0.2,
         seed=0,
         verbose="auto",
@@ -180,6 +185,8 @@ class TextClassifier:
         self.threshold_metric = threshold_metric
         self.top_k = top_k
         self.at_least_one = at_least_one
+        self.min_precision = min_precision
+        self.group_cutoffs = group_cutoffs
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.verbose = verbose
@@ -195,6 +202,7 @@ class TextClassifier:
         params = {name: getattr(self, name) for name in self._param_names()}
         params["hidden_units"] = list(params["hidden_units"])
         params["loss_params"] = dict(params["loss_params"] or {})
+        params["group_cutoffs"] = [int(c) for c in params["group_cutoffs"]]
         return params
 
     def resolved_params(self):
@@ -265,6 +273,17 @@ class TextClassifier:
             self.validation_fraction,
         )
         require(isinstance(self.seed, (int, np.integer)), "an integer seed", self.seed)
+        require(
+            self.min_precision is None or (isinstance(self.min_precision, (int, float)) and 0 <= self.min_precision <= 1),
+            "min_precision in [0, 1] or None",
+            self.min_precision,
+        )
+        cutoffs = list(self.group_cutoffs)
+        require(
+            len(cutoffs) == 2 and all(isinstance(c, (int, np.integer)) for c in cutoffs) and cutoffs[0] > cutoffs[1] >= 1,
+            "group_cutoffs (head_min, medium_min) with head_min > medium_min >= 1",
+            self.group_cutoffs,
+        )
 
     # ------------------------------------------------------------------ fit
 
@@ -431,6 +450,7 @@ class TextClassifier:
             metric=self.threshold_metric,
             top_k=self.top_k,
             at_least_one=self.at_least_one,
+            min_precision=self.min_precision,
         )
         return self.thresholds_
 
@@ -442,7 +462,7 @@ class TextClassifier:
                 `top_k`, `at_least_one`).
         """
         self._check_fitted()
-        allowed = {"threshold", "threshold_metric", "top_k", "at_least_one"}
+        allowed = {"threshold", "threshold_metric", "top_k", "at_least_one", "min_precision"}
         unknown = sorted(set(settings) - allowed)
         if unknown:
             raise KmlcInputError(f"Expected settings among {sorted(allowed)}, Received: {unknown}.")
@@ -523,7 +543,9 @@ class TextClassifier:
         from kmlc.evaluation import evaluate
 
         y_true, y_pred, scores, names, counts, unseen = self._evaluation_arrays(labels, scores)
-        result = evaluate(y_true, y_pred, scores, label_names=names, train_counts=counts)
+        result = evaluate(
+            y_true, y_pred, scores, label_names=names, train_counts=counts, group_cutoffs=tuple(self.group_cutoffs)
+        )
         result["unseen_labels"] = {name: int(unseen[name]) for name in sorted(unseen)}
         result["unseen_label_positives"] = int(sum(unseen.values()))
         return result
@@ -552,6 +574,7 @@ class TextClassifier:
             thresholds=thresholds,
             history=getattr(self, "history_", None) or None,
             title=title or "kmlc evaluation report",
+            group_cutoffs=tuple(self.group_cutoffs),
             metrics=metrics,
         )
         return metrics

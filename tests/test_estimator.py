@@ -164,3 +164,19 @@ def test_network_config_round_trip():
     clone = TfidfMLP.from_config(net.get_config())
     assert clone.get_config() == net.get_config()
     assert json.loads(json.dumps(net.get_config())) == net.get_config()
+
+
+def test_precision_floor_and_group_cutoffs(fitted, tiny_corpus_module):
+    texts, labels = tiny_corpus_module
+    fitted.tune_thresholds(texts, labels, threshold="global", min_precision=0.99)
+    try:
+        assert fitted.thresholds_.min_precision == 0.99
+        assert fitted.evaluate(texts, labels)["micro_precision"] >= 0.99
+        fitted.set_params(group_cutoffs=(20, 19))
+        groups = fitted.evaluate(texts, labels)["groups"]
+        counts = fitted.label_encoder_.counts_
+        assert groups["head"]["n_labels"] == int((counts >= 20).sum())
+        assert groups["tail"]["n_labels"] == int((counts < 19).sum())
+    finally:
+        fitted.set_params(min_precision=None, group_cutoffs=(35, 8))
+        fitted.tune_thresholds(texts[:20], labels[:20], threshold="global")
