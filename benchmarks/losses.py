@@ -30,6 +30,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threshold", default="global")
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", help="write the results as JSON")
     args = parser.parse_args(argv)
@@ -52,6 +53,7 @@ def main(argv=None):
     for loss in args.losses.split(","):
         clf = kmlc.TextClassifier(
             loss=loss, epochs=args.epochs, patience=args.epochs, threshold=args.threshold,
+            batch_size=args.batch_size,
             seed=args.seed, verbose=0,
         )
         started = time.perf_counter()
@@ -75,7 +77,7 @@ def main(argv=None):
         "machine": f"{os.cpu_count()} CPU cores, {platform.machine()}, {platform.python_version()}",
         "backend": keras.backend.backend(),
         "command": "python benchmarks/losses.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "settings": {"epochs": args.epochs, "seed": args.seed, "threshold": args.threshold,
+        "settings": {"epochs": args.epochs, "seed": args.seed, "threshold": args.threshold, "batch_size": args.batch_size,
                      "train": len(fit), "validation": len(val), "test": len(test)},
         "rows": rows,
     }

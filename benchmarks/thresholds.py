@@ -22,6 +22,7 @@ STRATEGIES = [("fixed", {}), ("global", {}), ("per-label", {}), ("global", {"at_
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--loss", default="bce")
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data", default=str(DATA))
     parser.add_argument("--out", help="write the results as JSON")
@@ -41,7 +42,7 @@ def main(argv=None):
     fit_idx, val_idx = iterative_split(y, (0.8, 0.2), seed=args.seed)
     fit, val = train.subset(fit_idx), train.subset(val_idx)
 
-    clf = kmlc.TextClassifier(loss=args.loss, seed=args.seed, verbose=0)
+    clf = kmlc.TextClassifier(loss=args.loss, batch_size=args.batch_size, seed=args.seed, verbose=0)
     clf.fit(fit.texts, fit.labels, validation_data=(val.texts, val.labels))
     rows = []
     for strategy, extra in STRATEGIES:
