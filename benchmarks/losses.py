@@ -19,7 +19,8 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578_modapte"
+from reuters_data import DATA, load_reuters  # noqa: E402
+
 # Huang et al., EMNLP 2021, Table 2 (Reuters-21578, BERT-base): micro-F1 / macro-F1, in %.
 PAPER_BERT = {"bce": (89.14, 47.32), "focal": (89.97, 56.83), "cb": (89.23, 52.96), "db": (90.62, 64.47)}
 
@@ -38,16 +39,8 @@ def main(argv=None):
     import keras
 
     import kmlc
-    from kmlc.data import read_labeled_texts
-    from kmlc.labels import LabelEncoder
-    from kmlc.splits import iterative_split
 
-    data = Path(args.data)
-    train = read_labeled_texts(data / "train.csv")
-    test = read_labeled_texts(data / "test.csv")
-    y = LabelEncoder().fit(train.labels).transform(train.labels)
-    fit_idx, val_idx = iterative_split(y, (0.8, 0.2), seed=args.seed)
-    fit, val = train.subset(fit_idx), train.subset(val_idx)
+    fit, val, test = load_reuters(args.data, seed=args.seed)
 
     rows = []
     for loss in args.losses.split(","):

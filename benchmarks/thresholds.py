@@ -15,7 +15,8 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "reuters21578_modapte"
+from reuters_data import DATA, load_reuters  # noqa: E402
+
 STRATEGIES = [("fixed", {}), ("global", {}), ("per-label", {}), ("global", {"at_least_one": True})]
 
 
@@ -31,16 +32,8 @@ def main(argv=None):
     import keras
 
     import kmlc
-    from kmlc.data import read_labeled_texts
-    from kmlc.labels import LabelEncoder
-    from kmlc.splits import iterative_split
 
-    data = Path(args.data)
-    train = read_labeled_texts(data / "train.csv")
-    test = read_labeled_texts(data / "test.csv")
-    y = LabelEncoder().fit(train.labels).transform(train.labels)
-    fit_idx, val_idx = iterative_split(y, (0.8, 0.2), seed=args.seed)
-    fit, val = train.subset(fit_idx), train.subset(val_idx)
+    fit, val, test = load_reuters(args.data, seed=args.seed)
 
     clf = kmlc.TextClassifier(loss=args.loss, batch_size=args.batch_size, seed=args.seed, verbose=0)
     clf.fit(fit.texts, fit.labels, validation_data=(val.texts, val.labels))
