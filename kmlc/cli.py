@@ -475,14 +475,18 @@ def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C, so temporary directories are removed
     # and a model directory is either the previous one or the new one, never half-written.
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _raise_interrupt)
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.simplefilter("always", KmlcDataWarning)
-    warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main_thread else None
+    # Data warnings are shown every time, as one "warning: ..." line; the settings are
+    # restored on return, for callers that run main() in-process.
+    original_format = warnings.formatwarning
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", KmlcDataWarning)
+            warnings.formatwarning = lambda message, category, *a, **k: f"warning: {message}\n"
+            return COMMANDS[args.command](args)
     except (KmlcInputError, KmlcModelError) as e:
         print(f"kmlc {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -493,6 +497,10 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 130
+    finally:
+        warnings.formatwarning = original_format
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":
