@@ -362,7 +362,7 @@ class TextClassifier:
         train_ds = make_dataset(
             texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed
         )
-        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(p))
+        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size())
         history = self.model_.fit(
             train_ds,
             validation_data=val_ds,
@@ -436,7 +436,7 @@ class TextClassifier:
             )
         return keras.optimizers.Adam(p["learning_rate"])
 
-    def _predict_batch_size(self, p=None):
+    def _predict_batch_size(self):
         # Prediction needs no gradients: larger batches, but a BERT batch stays modest.
         return 64 if self.model == "bert" else 256
 
@@ -540,9 +540,12 @@ class TextClassifier:
         return y_true.astype(np.int8), y_pred, scores, names, counts, unseen
 
     def _evaluate_encoded(self, labels, scores):
+        return self._evaluate_arrays(self._evaluation_arrays(labels, scores))
+
+    def _evaluate_arrays(self, arrays):
         from kmlc.evaluation import evaluate
 
-        y_true, y_pred, scores, names, counts, unseen = self._evaluation_arrays(labels, scores)
+        y_true, y_pred, scores, names, counts, unseen = arrays
         result = evaluate(
             y_true, y_pred, scores, label_names=names, train_counts=counts, group_cutoffs=tuple(self.group_cutoffs)
         )
@@ -558,9 +561,9 @@ class TextClassifier:
         self._check_fitted()
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
-        scores = self.predict_proba(texts)
-        metrics = self._evaluate_encoded(labels, scores)
-        y_true, y_pred, scores, names, counts, _ = self._evaluation_arrays(labels, scores)
+        arrays = self._evaluation_arrays(labels, self.predict_proba(texts))
+        metrics = self._evaluate_arrays(arrays)
+        y_true, y_pred, scores, names, counts, _ = arrays
         thresholds = np.concatenate(
             [self.thresholds_.thresholds, np.full(len(names) - len(self.labels_), np.nan)]
         )
