@@ -1,4 +1,4 @@
-"""The `kmlc` command line: train, evaluate, predict, tune, info, split.
+"""The `kmlc` command line: train, evaluate, predict, tune, export, info, split.
 
 The backend is chosen (from --backend or KERAS_BACKEND) before Keras is imported, so every
 heavy import happens inside the command functions.
@@ -52,7 +52,11 @@ def _add_data_columns(parser, labels=True):
         help="text column; repeat to join several (e.g. title and abstract). Default: text",
     )
     if labels:
-        parser.add_argument("--label-column", metavar="NAME", help="label column. Default: labels")
+        parser.add_argument(
+            "--label-column", action="append", metavar="NAME[:KIND]",
+            help="label column. Default: labels. Repeat it, with KIND multiclass or multilabel, for "
+                 "several label groups in one model (e.g. score:multiclass, emotions:multilabel)",
+        )
         parser.add_argument(
             "--label-sep", metavar="SEP",
             help="separator inside a label cell, or 'auto'. List literals are always read. Default: |",
@@ -83,7 +87,12 @@ def build_parser():
     train.add_argument("--test", metavar="PATH", help="test table (default: split from --data)")
     _add_data_columns(train)
     train.add_argument("--config", metavar="FILE.yaml", help="settings file; flags override it")
-    train.add_argument("--out", required=True, metavar="DIR", help="model directory to write")
+    train.add_argument("--out", metavar="DIR", help="model directory to write (required unless --resume)")
+    train.add_argument(
+        "--resume", metavar="DIR",
+        help="continue the interrupted `kmlc train --out DIR` from its last completed epoch, with its "
+        "data and settings (under jax and torch it ends exactly as the uninterrupted run would have)",
+    )
     _add_backend(train)
     train.add_argument("--model", choices=("tfidf", "bert"), help="model family. Default: tfidf")
     train.add_argument("--max-tokens", type=int, metavar="N", help="TF-IDF vocabulary size. Default: 20000")
@@ -102,6 +111,12 @@ def build_parser():
     bert.add_argument("--sequence-length", type=int, metavar="N", help="tokens per text. Default: 128")
     bert.add_argument("--pooling", choices=("cls", "mean"), help="text vector: pooled [CLS] or masked mean. Default: mean")
     bert.add_argument("--freeze-backbone", action=argparse.BooleanOptionalAction, default=None, help="train the head only")
+    bert.add_argument(
+        "--long-docs", choices=("truncate", "windows"),
+        help="texts longer than the sequence: keep the start, or read overlapping windows and max-pool their logits. Default: truncate",
+    )
+    bert.add_argument("--max-windows", type=int, metavar="N", help="--long-docs windows: most windows per text. Default: 8")
+    bert.add_argument("--window-overlap", type=int, metavar="N", help="--long-docs windows: tokens shared by consecutive windows. Default: a quarter of a window")
     bert.add_argument("--weight-decay", type=float, metavar="W", help="AdamW weight decay (not on biases, LayerNorm). Default: 0.01")
     bert.add_argument("--warmup-fraction", type=float, metavar="F", help="share of steps of linear warm-up. Default: 0.1")
     bert.add_argument("--clipnorm", type=float, metavar="C", help="global gradient-norm clip. Default: 1.0")
@@ -112,7 +127,7 @@ def build_parser():
     common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 32 / 16")
     common.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 40 / 5")
     common.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 5 / 2")
-    train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: bce")
+    train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: db")
     train.add_argument(
         "--loss-param", action="append", type=_key_value, metavar="KEY=VALUE",
         help="override a loss parameter (repeatable), e.g. gamma=2",
@@ -126,6 +141,14 @@ def build_parser():
     train.add_argument(
         "--at-least-one", action=argparse.BooleanOptionalAction, default=None,
         help="give every row its best label when none passes the threshold",
+    )
+    train.add_argument(
+        "--group-weights", metavar="W,W,...|auto",
+        help="label groups' loss weights, one per --label-column, or auto (inverse initial losses). Default: 1 each",
+    )
+    train.add_argument(
+        "--drop-invalid-rows", action=argparse.BooleanOptionalAction, default=None,
+        help="label groups: drop rows whose multiclass label is missing or has several values (reported) instead of stopping",
     )
     train.add_argument("--split", type=_comma_floats, metavar="F,F,F", help="train,val,test fractions. Default: 0.6,0.2,0.2")
     train.add_argument(
@@ -174,6 +197,17 @@ def build_parser():
     tune.add_argument("--out", metavar="DIR", help="write the re-tuned model here (default: in place)")
     _add_backend(tune)
 
+    export = commands.add_parser(
+        "export", help="write a TensorFlow SavedModel for TensorFlow Serving (raw strings in, labels out)"
+    )
+    export.add_argument("--model", required=True, metavar="DIR", help="model directory")
+    export.add_argument(
+        "--out", required=True, metavar="DIR",
+        help="base directory of the served model (e.g. saved_models/NAME); the SavedModel goes to DIR/<version>/",
+    )
+    export.add_argument("--version", type=int, metavar="N", help="version number. Default: 1, or the next free number")
+    _add_backend(export)
+
     info = commands.add_parser("info", help="summarise a labelled dataset")
     info.add_argument("--data", metavar="PATH", help="table (default: the bundled demo data)")
     _add_data_columns(info)
@@ -193,6 +227,15 @@ def build_parser():
 
 def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
     from kmlc.data import read_labeled_texts
+
+    if settings.get("label_groups") and path not in (None, DEMO_DATA):
+        from kmlc.groups import LabelSchema, read_grouped_texts
+
+        return read_grouped_texts(
+            path, LabelSchema(settings["label_groups"]), settings.get("text_columns") or ["text"],
+            settings.get("label_sep") or "|", drop_invalid_rows=bool(settings.get("drop_invalid_rows")),
+            drop_duplicates=bool(dedupe), min_label_count=min_count,
+        )
 
     if path in (None, DEMO_DATA):
         from kmlc.datasets import load_support_tickets
@@ -218,6 +261,40 @@ def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
     return data
 
 
+def _label_columns(values):
+    """Repeated --label-column values: one plain name stays a string (the usual case)."""
+    if values and len(values) == 1 and ":" not in values[0]:
+        return values[0]
+    return values
+
+
+def _single_label_column(args):
+    column = _label_columns(args.label_column)
+    if isinstance(column, list):
+        raise KmlcInputError(
+            f"Expected one --label-column for `kmlc {args.command}`, Received: {column}. Label groups "
+            "are read by train, evaluate and tune."
+        )
+    return column
+
+
+def _eval_settings(args, clf):
+    """evaluate / tune: a model with label groups reads one column per group (its names)."""
+    settings = {"text_columns": args.text_columns, "label_sep": args.label_sep}
+    if clf.label_groups is not None:
+        return {**settings, "label_groups": clf.label_groups, "drop_invalid_rows": clf.drop_invalid_rows}
+    return {**settings, "label_column": _single_label_column(args)}
+
+
+def _print_group_lines(m):
+    for name, g in (m.get("group_metrics") or {}).items():
+        if g["kind"] == "multiclass":
+            _print(f"    {name:<14} accuracy {g['accuracy']:.4f}  macro-F1 {g['macro_f1']:.4f}  ({g['n_labels']} classes)")
+        else:
+            _print(f"    {name:<14} micro-F1 {g['micro_f1']:.4f}  macro-F1 {g['macro_f1']:.4f}  "
+                   f"labels predicted {g['n_labels_predicted']}/{g['n_labels']}")
+
+
 def _print(*args):
     print(*args, flush=True)
 
@@ -238,24 +315,35 @@ def cmd_train(args):
 
     cli = {
         "data": args.data, "val": args.val, "test": args.test,
-        "text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep,
+        "text_columns": args.text_columns, "label_column": _label_columns(args.label_column), "label_sep": args.label_sep,
         "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
         "split": args.split, "backend": args.backend,
         "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
         "normalize": args.normalize, "sublinear_tf": args.sublinear_tf, "preset": args.preset, "sequence_length": args.sequence_length,
-        "pooling": args.pooling, "freeze_backbone": args.freeze_backbone, "weight_decay": args.weight_decay,
+        "pooling": args.pooling, "freeze_backbone": args.freeze_backbone,
+        "long_docs": args.long_docs, "max_windows": args.max_windows, "window_overlap": args.window_overlap,
+        "weight_decay": args.weight_decay,
         "warmup_fraction": args.warmup_fraction, "clipnorm": args.clipnorm, "mixed_precision": args.mixed_precision,
         "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
         "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
         "top_k": args.top_k, "at_least_one": args.at_least_one, "min_precision": args.min_precision,
         "group_cutoffs": args.group_cutoffs, "seed": args.seed,
-        "verbose": args.verbose,
+        "verbose": args.verbose, "group_weights": args.group_weights, "drop_invalid_rows": args.drop_invalid_rows,
     }
     file_config = read_config(args.config) if args.config else {}
     config = merge_config({"verbose": 2}, file_config, cli)
     if args.loss_param:
         config["loss_params"] = {**(config.get("loss_params") or {}), **dict(args.loss_param)}
+    config, work = _start_or_resume(args, cli, config)
+    from kmlc.config import resolve_label_groups
+
+    config = resolve_label_groups(config)
+    if config.get("label_groups") and config["data"] in (None, DEMO_DATA):
+        raise KmlcInputError(
+            "Expected --data with the label group columns, Received: the bundled support tickets, "
+            "which have one label column. (kmlc.datasets.write_survey writes a three-group demo table.)"
+        )
     _select_backend(config.get("backend"))
 
     import keras
@@ -271,12 +359,14 @@ def cmd_train(args):
     clf._validate_params()  # before reading data: a bad setting fails in a second, not after
     out = Path(args.out)
 
-    full = _read(config["data"], data_settings, dedupe=config["drop_duplicates"], min_count=config["min_label_count"])
+    read_settings = data_settings
+    if clf.label_groups is not None:
+        read_settings = {**data_settings, "label_groups": clf.label_groups, "drop_invalid_rows": clf.drop_invalid_rows}
+    full = _read(config["data"], read_settings, dedupe=config["drop_duplicates"], min_count=config["min_label_count"])
     config["data"] = config["data"] or DEMO_DATA
-    val = _read(config["val"], data_settings) if config["val"] else None
-    test = _read(config["test"], data_settings) if config["test"] else None
-    for note in full.notes:
-        _print(f"note: {note}")
+    val = _read(config["val"], read_settings) if config["val"] else None
+    test = _read(config["test"], read_settings) if config["test"] else None
+    # full.notes (duplicates, dropped rows or labels) were each shown already, as a "warning:" line.
 
     if val is None:
         # Split what is missing from --data by iterative stratification.
@@ -284,7 +374,12 @@ def cmd_train(args):
         if test is not None and len(fractions) == 3:
             # A test file is given: the test share of --split goes back to training.
             fractions = [fractions[0] + fractions[2], fractions[1]]
-        encoder = LabelEncoder().fit(full.labels)
+        if clf.label_groups is not None:
+            from kmlc.groups import GroupedLabelEncoder, LabelSchema
+
+            encoder = GroupedLabelEncoder(LabelSchema(clf.label_groups)).fit(full.labels)
+        else:
+            encoder = LabelEncoder().fit(full.labels)
         y = encoder.transform(full.labels)
         parts = iterative_split(y, fractions, seed=config["seed"])
         train, val = full.subset(parts[0]), full.subset(parts[1])
@@ -300,7 +395,11 @@ def cmd_train(args):
         + (f", testing on {len(test)}" if test is not None else "")
         + f"; backend {keras.backend.backend()}"
     )
-    clf.fit(train.texts, train.labels, validation_data=(val.texts, val.labels))
+    if not args.resume:
+        _save_run_state(work, config)
+    clf.fit(train.texts, train.labels, validation_data=(val.texts, val.labels), backup_dir=work / "backup")
+    if clf.resumed_from_epoch_:
+        _print(f"resumed after epoch {clf.resumed_from_epoch_} from the backup in {work}/")
     if test is not None:
         clf.metrics_["test"] = clf.evaluate(test.texts, test.labels)
     clf.metrics_["train_seconds"] = round(clf.train_seconds_, 2)
@@ -314,12 +413,82 @@ def cmd_train(args):
     _print(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s; "
            f"{len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
     _print(_metric_line("validation", clf.metrics_["validation"]))
+    _print_group_lines(clf.metrics_["validation"])
     if test is not None:
         _print(_metric_line("test", clf.metrics_["test"]))
+        _print_group_lines(clf.metrics_["test"])
         if clf.metrics_["test"]["unseen_labels"]:
             _print(f"  test labels never seen in training (counted as misses): {sorted(clf.metrics_['test']['unseen_labels'])}")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # the run is complete: nothing left to resume
     _print(f"saved to {out}/" + (f" (reports in {out / 'reports'}/)" if args.report else ""))
     return 0
+
+
+def resume_dir(out):
+    """Where `kmlc train --out DIR` keeps what `--resume DIR` needs: beside DIR, hidden."""
+    out = Path(out)
+    return out.parent / f".{out.name}.resume"
+
+
+def _start_or_resume(args, cli, config):
+    """(config, working directory) of a new run, or of the interrupted run `--resume` names."""
+    import yaml
+
+    if not args.resume:
+        if not args.out:
+            raise KmlcInputError("Expected --out DIR (or --resume DIR), Received: neither.")
+        work = resume_dir(args.out)
+        if (work / "backup" / "kmlc_state.json").is_file():
+            raise KmlcInputError(
+                f"Expected no interrupted run for '{args.out}', Received: its backup in '{work}'. "
+                f"Continue it with `kmlc train --resume {args.out}`, or delete that directory."
+            )
+        return config, work
+    if args.out and Path(args.out) != Path(args.resume):
+        raise KmlcInputError(f"Expected --out to be the --resume directory or absent, Received: '{args.out}'.")
+    given = sorted(k for k, v in cli.items() if v is not None and k not in ("verbose", "backend"))
+    if given or args.config or args.loss_param:
+        flags = [f"--{k.replace('_', '-')}" for k in given] + (["--config"] if args.config else [])
+        raise KmlcInputError(
+            "Expected no data or training settings with --resume (they are those of the interrupted "
+            f"run), Received: {flags + (['--loss-param'] if args.loss_param else [])}."
+        )
+    work = resume_dir(args.resume)
+    try:
+        saved = yaml.safe_load((work / "run.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        raise KmlcInputError(
+            f"Expected an interrupted `kmlc train --out {args.resume}` to resume, Received: no "
+            f"readable run state at '{work / 'run.yaml'}'."
+        ) from None
+    if args.verbose is not None:
+        saved["verbose"] = args.verbose
+    args.out = args.resume
+    return saved, work
+
+
+def _save_run_state(work, config):
+    import yaml
+
+    from kmlc.io import atomic_write_text
+
+    atomic_write_text(work / "run.yaml", yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
+
+
+def _interrupted_message(args):
+    out = getattr(args, "out", None) or getattr(args, "resume", None)
+    if args.command != "train" or not out:
+        return (
+            f"kmlc {args.command}: interrupted; nothing half-written was left (an existing model "
+            "directory keeps its previous contents)."
+        )
+    out = Path(out)
+    kept = f"'{out}' keeps its previous model" if (out / "kmlc.json").is_file() else f"no model was written to '{out}'"
+    can_resume = (resume_dir(out) / "backup" / "kmlc_state.json").is_file()
+    resume = f"; continue from the last completed epoch with `kmlc train --resume {out}`" if can_resume else ""
+    return f"kmlc train: interrupted; nothing half-written was left: {kept}{resume}."
 
 
 def cmd_evaluate(args):
@@ -328,7 +497,7 @@ def cmd_evaluate(args):
     from kmlc.io import write_json
 
     clf = load(args.model)
-    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    data = _read(args.data, _eval_settings(args, clf))
     if args.report:
         metrics = clf.report(data.texts, data.labels, args.report, title=f"{Path(args.model).name} on {Path(args.data).name}")
     else:
@@ -336,6 +505,7 @@ def cmd_evaluate(args):
     if args.json:
         write_json(args.json, metrics)
     _print(_metric_line(Path(args.data).name, metrics))
+    _print_group_lines(metrics)
     if metrics["unseen_labels"]:
         _print(f"  labels never seen in training (counted as misses): {sorted(metrics['unseen_labels'])}")
     return 0
@@ -346,7 +516,7 @@ def cmd_tune(args):
     from kmlc.estimator import load
 
     clf = load(args.model)
-    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    data = _read(args.data, _eval_settings(args, clf))
     before = clf.evaluate(data.texts, data.labels)
     clf.tune_thresholds(
         data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
@@ -397,6 +567,12 @@ def cmd_predict(args):
 
     clf = load(args.model)
     texts = _read_predict_input(args)
+    if clf.label_groups is not None:
+        from kmlc.groups import prediction_records
+
+        for record in prediction_records(clf, texts):
+            _print(json.dumps(record, ensure_ascii=False))
+        return 0
     scores = clf.predict_proba(texts)
     labels = clf.label_encoder_.inverse_transform(clf.thresholds_.apply(scores))
     for text, row_labels, row_scores in zip(texts, labels, scores):
@@ -408,10 +584,21 @@ def cmd_predict(args):
     return 0
 
 
+def cmd_export(args):
+    _select_backend(args.backend)
+    from kmlc.estimator import load
+    from kmlc.export import resolve_version
+
+    resolve_version(args.out, args.version)  # a bad --out or --version fails before loading
+    target = load(args.model).export(args.out, version=args.version)
+    _print(f"SavedModel written to {target}/ (signatures: serving_default, metadata)")
+    return 0
+
+
 def cmd_info(args):
     from kmlc.data import summarize
 
-    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": _single_label_column(args), "label_sep": args.label_sep})
     summary = summarize(data)
     if args.json:
         _print(json.dumps(summary, indent=2, ensure_ascii=False))
@@ -430,7 +617,7 @@ def cmd_split(args):
     from kmlc.labels import LabelEncoder
     from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split
 
-    data = _read(args.data, {"text_columns": args.text_columns, "label_column": args.label_column, "label_sep": args.label_sep})
+    data = _read(args.data, {"text_columns": args.text_columns, "label_column": _single_label_column(args), "label_sep": args.label_sep})
     encoder = LabelEncoder().fit(data.labels)
     y = encoder.transform(data.labels)
     parts = iterative_split(y, args.split, seed=args.seed)
@@ -454,6 +641,7 @@ COMMANDS = {
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
     "tune": cmd_tune,
+    "export": cmd_export,
     "info": cmd_info,
     "split": cmd_split,
 }
@@ -491,11 +679,7 @@ def main(argv=None):
         print(f"kmlc {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(
-            f"kmlc {args.command}: interrupted; nothing half-written was left (an existing model "
-            "directory keeps its previous contents).",
-            file=sys.stderr,
-        )
+        print(_interrupted_message(args), file=sys.stderr)
         return 130
     finally:
         warnings.formatwarning = original_format

@@ -77,3 +77,29 @@ def split_config(config):
 
 def write_config(path, config):
     Path(path).write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def resolve_label_groups(config):
+    """A `label_column` given as a list, or as NAME:KIND, means label groups: it moves to
+    `label_groups` (the same from YAML as from repeated --label-column flags)."""
+    from kmlc.groups import split_label_columns
+
+    column, groups = split_label_columns(config.get("label_column"))
+    config = dict(config)
+    if groups is not None:
+        if config.get("label_groups") and [g.split(":")[0] for g in config["label_groups"]] != [
+            g.split(":")[0] for g in groups
+        ]:
+            raise KmlcInputError(
+                f"Expected the label columns and label_groups to agree, Received: {groups} and "
+                f"{config['label_groups']}."
+            )
+        config["label_groups"] = groups
+        config["label_column"] = DATA_DEFAULTS["label_column"]
+    elif column is not None:
+        config["label_column"] = column
+    if isinstance(config.get("group_weights"), str):
+        from kmlc.groups import parse_group_weights
+
+        config["group_weights"] = parse_group_weights(config["group_weights"])
+    return config

@@ -30,6 +30,8 @@ READERS = {
 }
 AUTO_SEPARATORS = ("|", ";", ",")
 TEXT_JOINER = "\n"
+# More distinct labels than this is almost always a free-text column given as the labels.
+MAX_DISTINCT_LABELS = 10_000
 
 
 @dataclass
@@ -93,23 +95,30 @@ def read_frame(source, file_format=None):
             f"Expected a file with a header and rows, Received: an empty file '{source}'."
         )
     try:
-        if kind in ("csv", "tsv"):
-            frame = pd.read_csv(
-                path,
-                sep="," if kind == "csv" else "\t",
-                dtype=str,
-                keep_default_na=False,
-                encoding="utf-8",
-            )
-        elif kind == "jsonl":
-            frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
-        else:
-            frame = pd.read_parquet(path)
-    except UnicodeDecodeError as e:
+        with warnings.catch_warnings():
+            # A row with more fields than the header makes pandas shift the columns (or drop
+            # the extra field with only a ParserWarning): that is an error, not a warning.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            if kind in ("csv", "tsv"):
+                frame = pd.read_csv(
+                    path,
+                    sep="," if kind == "csv" else "\t",
+                    dtype=str,
+                    keep_default_na=False,
+                    encoding="utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is not a column name
+                    index_col=False,
+                )
+            elif kind == "jsonl":
+                frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
+            else:
+                frame = pd.read_parquet(path)
+    except UnicodeDecodeError:
+        raise KmlcInputError(_not_utf8_message(path, source)) from None
+    except pd.errors.ParserWarning:
         raise KmlcInputError(
-            f"Expected a UTF-8 encoded file, Received: bytes that are not UTF-8 in '{source}' "
-            f"(byte {e.start}: {e.object[e.start:e.start + 4]!r}). "
-            "Re-save it as UTF-8, e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`."
+            f"Expected every row of '{source}' to have as many fields as its header, Received: "
+            "rows with more fields (an unquoted delimiter inside a cell?). Quote such cells or "
+            "fix the delimiter."
         ) from None
     except pd.errors.EmptyDataError:
         raise KmlcInputError(
@@ -122,6 +131,37 @@ def read_frame(source, file_format=None):
             f"parsed ({first_line}). Check quoting and the delimiter."
         ) from None
     return frame
+
+
+def _not_utf8_message(path, source):
+    """Names the first line that is not UTF-8 and how many there are: one bad line in an
+    otherwise UTF-8 file means mixed encodings (rows pasted from another file)."""
+    raw = Path(path).read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return (
+            f"Expected a UTF-8 encoded file, Received: UTF-16 text in '{source}'. Re-save it as "
+            "UTF-8, e.g. `iconv -f utf-16 -t utf-8 in.csv > out.csv`."
+        )
+    lines = raw.split(b"\n")
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError as e:
+            bad.append((number, line[max(e.start - 10, 0):e.start + 4]))
+    if not bad:  # a multi-byte character split oddly across lines: report the whole file
+        return f"Expected a UTF-8 encoded file, Received: bytes that are not UTF-8 in '{source}'."
+    number, snippet = bad[0]
+    kind = (
+        "mixed encodings: the other lines are UTF-8"
+        if len(bad) < len(lines) - 1
+        else "no line is UTF-8"
+    )
+    return (
+        f"Expected a UTF-8 encoded file, Received: {len(bad)} line(s) that are not UTF-8 in "
+        f"'{source}' ({kind}; first at line {number}: {snippet!r}). Re-save the file as UTF-8, "
+        "e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`."
+    )
 
 
 def _require_columns(frame, columns, source):
@@ -148,8 +188,7 @@ def _texts_from_frame(frame, text_columns, source):
                 if isinstance(cell, (int, float, np.integer, np.floating)):
                     cell = str(cell)
                 else:
-                    bad_rows.append(row_number)
-                    parts = []
+                    parts = []  # counted once, below
                     break
             if cell.strip():
                 parts.append(cell.strip())
@@ -207,6 +246,9 @@ def parse_label_cell(cell, label_sep="|"):
         values = cell
     elif isinstance(cell, (int, np.integer)):
         values = [cell]
+    elif isinstance(cell, (float, np.floating)) and float(cell).is_integer():
+        # pandas turns an integer column with a missing cell into floats: 3.0 is label "3".
+        values = [int(cell)]
     elif isinstance(cell, str):
         text = cell.strip()
         if not text:
@@ -298,11 +340,56 @@ def read_labeled_texts(
     texts = _texts_from_frame(frame, text_columns, name)
     labels = _labels_from_frame(frame, label_column, label_sep, name) if has_labels else None
     data = LabeledTexts(texts=texts, labels=labels, source=name)
+    if labels is not None:
+        check_label_cardinality(labels, name)
     if drop_duplicates:
         data = _drop_duplicate_texts(data)
+    else:
+        _warn_duplicate_texts(data)
     if min_label_count and labels is not None:
         data = drop_rare_labels(data, min_label_count)
     return data
+
+
+def check_label_cardinality(label_lists, source="<memory>"):
+    """Warns when there are more distinct labels than any real label set has: a free-text
+    column given as the labels. Returns the number of distinct labels."""
+    distinct = len({label for row in label_lists for label in row})
+    if distinct > MAX_DISTINCT_LABELS:
+        warnings.warn(
+            f"{distinct} distinct labels in '{source}' (more than {MAX_DISTINCT_LABELS}): is the "
+            "label column a free-text column? Check --label-column and --label-sep; the model "
+            "would get one output per distinct label.",
+            KmlcDataWarning,
+            stacklevel=3,
+        )
+    return distinct
+
+
+def _duplicate_counts(data):
+    """(duplicate rows, of which with labels different from the first copy)."""
+    first_index, duplicates, conflicts = {}, 0, 0
+    for i, text in enumerate(data.texts):
+        if text not in first_index:
+            first_index[text] = i
+            continue
+        duplicates += 1
+        if data.labels is not None and set(data.labels[i]) != set(data.labels[first_index[text]]):
+            conflicts += 1
+    return duplicates, conflicts
+
+
+def _warn_duplicate_texts(data):
+    duplicates, conflicts = _duplicate_counts(data)
+    if not conflicts:
+        return  # exact repeats are harmless (and the bundled demo data has a few)
+    note = (
+        f"{duplicates} duplicate text(s) in '{data.source}', {conflicts} of them with labels "
+        "different from the first copy (inconsistent annotation); kept all rows. Use "
+        "--drop-duplicates (drop_duplicates=True) to keep only the first copy"
+    )
+    data.notes.append(note)
+    warnings.warn(note, KmlcDataWarning, stacklevel=3)
 
 
 def _drop_duplicate_texts(data):

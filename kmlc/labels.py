@@ -5,6 +5,7 @@ output is exactly `vocabulary_[c]`: no phantom "[UNK]" label. StringLookup refus
 string in that mode, so unknown labels are filtered out before the lookup and reported.
 """
 
+import re
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -14,6 +15,13 @@ import numpy as np
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
 
 UNKNOWN_ACTIONS = ("warn", "ignore", "error")
+#: "multilabel": any number of labels per row (multi-hot); "multiclass": exactly one (one-hot).
+KINDS = ("multilabel", "multiclass")
+
+
+def _natural_key(label):
+    # "S2" before "S10": a multiclass vocabulary reads in the order people number classes.
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part) for part in re.split(r"(\d+)", label)]
 
 
 class LabelEncoder:
@@ -21,14 +29,20 @@ class LabelEncoder:
 
     Args:
         vocabulary: a fixed label order; None to learn it in `fit` (most frequent first,
-            ties by name, so the order is the same on every run).
+            ties by name, so the order is the same on every run; for kind "multiclass",
+            natural name order: S1, S2, ..., S10).
+        kind: "multilabel" (multi-hot rows, the default) or "multiclass" (one label per
+            row, one-hot rows; a row whose label is unknown or missing encodes as zeros).
 
     Fitted attributes: `vocabulary_` (list of str), `counts_` (int array, training
     examples per label, in vocabulary order), `n_samples_` (training rows).
     """
 
-    def __init__(self, vocabulary=None):
+    def __init__(self, vocabulary=None, kind="multilabel"):
+        if kind not in KINDS:
+            raise KmlcInputError(f"Expected kind to be one of {list(KINDS)}, Received: {kind!r}.")
         self.vocabulary = vocabulary
+        self.kind = kind
 
     # -------------------------------------------------------------- fitting
 
@@ -42,6 +56,8 @@ class LabelEncoder:
                     f"Expected a label vocabulary without repeats, Received: {_preview(dupes)} "
                     "more than once."
                 )
+        elif getattr(self, "kind", "multilabel") == "multiclass":
+            vocabulary = sorted(counts, key=lambda label: (_natural_key(label), label))
         else:
             vocabulary = sorted(counts, key=lambda label: (-counts[label], label))
         if not vocabulary:
@@ -73,10 +89,11 @@ class LabelEncoder:
         if getattr(self, "_lookup", None) is None:
             import keras
 
+            multiclass = getattr(self, "kind", "multilabel") == "multiclass"
             self._lookup = keras.layers.StringLookup(
                 vocabulary=self.vocabulary_,
                 num_oov_indices=0,
-                output_mode="multi_hot",
+                output_mode="one_hot" if multiclass else "multi_hot",
                 name="label_lookup",
             )
         return self._lookup
@@ -117,8 +134,26 @@ class LabelEncoder:
             label_lists = [[label for label in row if label in known] for row in label_lists]
         if len(label_lists) == 0:
             return np.zeros((0, self.num_labels), dtype=np.float32)
+        if getattr(self, "kind", "multilabel") == "multiclass":
+            return self._one_hot(label_lists)
         ragged = tf.ragged.constant([list(row) for row in label_lists], dtype=tf.string)
         return np.asarray(self.lookup(ragged), dtype=np.float32).reshape(-1, self.num_labels)
+
+    def _one_hot(self, label_lists):
+        import tensorflow as tf
+
+        several = [i for i, row in enumerate(label_lists) if len(row) > 1]
+        if several:
+            raise KmlcInputError(
+                f"Expected at most one label per row for a multiclass encoder, Received: "
+                f"{len(several)} row(s) with several, at position(s) {_preview(several)}."
+            )
+        out = np.zeros((len(label_lists), self.num_labels), dtype=np.float32)
+        rows = [i for i, row in enumerate(label_lists) if row]  # no label: a row of zeros
+        if rows:
+            values = tf.constant([label_lists[i][0] for i in rows], dtype=tf.string)
+            out[rows] = np.asarray(self.lookup(values), dtype=np.float32).reshape(len(rows), -1)
+        return out
 
     def inverse_transform(self, indicator):
         """Label lists from a {0,1} or boolean matrix [N, num_labels], in vocabulary order."""
@@ -143,7 +178,7 @@ class LabelEncoder:
         Path(path).write_text("\n".join(self.vocabulary_) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path, counts=None, n_samples=None):
+    def load(cls, path, counts=None, n_samples=None, kind="multilabel"):
         path = Path(path)
         try:
             vocabulary = path.read_text(encoding="utf-8").splitlines()
@@ -158,7 +193,7 @@ class LabelEncoder:
                 f"{len(vocabulary)} line(s), {len(set(vocabulary))} distinct. The model "
                 "directory is damaged: train or copy it again."
             )
-        encoder = cls(vocabulary=vocabulary)
+        encoder = cls(vocabulary=vocabulary, kind=kind)
         encoder.vocabulary_ = vocabulary
         encoder.counts_ = (
             np.zeros(len(vocabulary), dtype=np.int64) if counts is None else np.asarray(counts)

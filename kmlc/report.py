@@ -774,6 +774,31 @@ def _headline_rows(m):
     return rows
 
 
+def _label_group_sections(m):
+    """[(heading, [(header, rows), ...])]: one section per label group of a model with
+    several label groups (kmlc.groups; `metrics["group_metrics"]`), else []."""
+    sections = []
+    for name, g in (m.get("group_metrics") or {}).items():
+        kind = g.get("kind", "multilabel")
+        heading = f"Label group {name} ({kind}, {g.get('n_labels')} labels, loss weight {_fmt(g.get('weight'), 3)})"
+        if kind == "multiclass":
+            rows = [(label, _fmt(g[key])) for key, label in (
+                ("accuracy", "Accuracy"), ("macro_f1", "Macro F1"), ("macro_precision", "Macro precision"),
+                ("macro_recall", "Macro recall"), ("weighted_f1", "Weighted F1"))]
+            labels = list(g.get("labels", []))
+            tables = [(("metric", "value"), rows)]
+            if g.get("confusion_matrix"):
+                confusion = [[f"true {label}"] + [str(v) for v in row] + [_fmt(g["f1_per_label"].get(label))]
+                             for label, row in zip(labels, g["confusion_matrix"])]
+                tables.append((["true \\ predicted"] + labels + ["F1"], confusion))
+        else:
+            tables = [(("metric", "value"), _headline_rows(g))]
+            if isinstance(g.get("groups"), dict) and "head" in g["groups"]:
+                tables.append((_GROUP_COLUMNS, _group_rows(g["groups"])))
+        sections.append((heading, tables))
+    return sections
+
+
 _GROUP_COLUMNS = ("group", "labels", "support", "micro P", "micro R", "micro F1", "macro F1", "F1 = 0")
 
 
@@ -878,6 +903,9 @@ def _render_html(directory, ctx, table, plots):
     parts += [f'<p class="meta">{e(line)}</p>' for line in _meta_lines(ctx)]
     parts.append("<h2>Headline metrics</h2>")
     parts.append(_html_table(("metric", "value"), _headline_rows(m)))
+    for heading, tables in _label_group_sections(m):
+        parts.append(f"<h2>{e(heading)}</h2>")
+        parts += [_html_table(header, rows) for header, rows in tables]
     parts.append("<h2>Label-frequency groups</h2>")
     parts.append(f'<p class="meta">{e(_cutoff_text(ctx))} ({e(_freq_source(ctx))} examples per label).</p>')
     parts.append(_html_table(_GROUP_COLUMNS, _group_rows(ctx.group_summary)))
@@ -929,6 +957,10 @@ def _render_markdown(ctx, table, plots):
     parts = [f"# {_md_cell(ctx.title)}", ""]
     parts += [_md_cell(line) + "  " for line in _meta_lines(ctx)]
     parts += ["", "## Headline metrics", "", _md_table(("metric", "value"), _headline_rows(m)), ""]
+    for heading, tables in _label_group_sections(m):
+        parts += [f"## {_md_cell(heading)}", ""]
+        for header, rows in tables:
+            parts += [_md_table(header, rows), ""]
     parts += ["## Label-frequency groups", "", f"{_cutoff_text(ctx)} ({_freq_source(ctx)} examples per label).", "",
               _md_table(_GROUP_COLUMNS, _group_rows(ctx.group_summary)), ""]
     zero = _zero_labels(ctx)

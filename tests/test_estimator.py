@@ -140,12 +140,12 @@ def test_load_refuses_incomplete_or_damaged_directories(fitted, tmp_path):
         kmlc.load(tmp_path / "m")
     fitted.save(tmp_path / "m")
     (tmp_path / "m" / "thresholds.json").write_text("{not json")
-    with pytest.raises(KmlcModelError, match="damaged file"):
+    with pytest.raises(KmlcModelError, match="damaged file|altered or truncated"):
         kmlc.load(tmp_path / "m")
     fitted.save(tmp_path / "m")
     data = (tmp_path / "m" / "model.keras").read_bytes()
     (tmp_path / "m" / "model.keras").write_bytes(data[: len(data) // 2])
-    with pytest.raises(KmlcModelError, match="cannot be loaded"):
+    with pytest.raises(KmlcModelError, match="cannot be loaded|altered or truncated"):
         kmlc.load(tmp_path / "m")
 
 

@@ -33,6 +33,39 @@ class MaskedMeanPooling(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="kmlc")
+class WindowsToRows(keras.layers.Layer):
+    """[batch, windows, length] -> [batch * windows, length]: every window becomes one row."""
+
+    def call(self, x):
+        return ops.reshape(x, (-1, ops.shape(x)[-1]))
+
+    def compute_output_shape(self, input_shape):
+        rows = None if input_shape[0] is None or input_shape[1] is None else input_shape[0] * input_shape[1]
+        return (rows, input_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="kmlc")
+class WindowMaxPooling(keras.layers.Layer):
+    """Window logits [batch * windows, labels] -> document logits [batch, labels]: the
+    largest logit of each label over the document's real windows (`window_mask` 1).
+
+    A label is predicted for a document when any of its windows shows it, as LibMultiLabel
+    pools long documents; the gradient flows to the window that gave the maximum.
+    """
+
+    def call(self, window_logits, window_mask):
+        shape = ops.shape(window_mask)
+        logits = ops.reshape(window_logits, (shape[0], shape[1], -1))
+        real = ops.cast(window_mask, "bool")[:, :, None]
+        # A finite floor (not -inf) keeps float16 and the gradient of where() clean.
+        floor = ops.cast(-3e4, logits.dtype)
+        return ops.max(ops.where(real, logits, floor), axis=1)
+
+    def compute_output_shape(self, window_logits_shape, window_mask_shape):
+        return (window_mask_shape[0], window_logits_shape[-1])
+
+
+@keras.saving.register_keras_serializable(package="kmlc")
 class BertMultiLabel(keras.Model):
     """BERT encoder -> pooled text vector -> dropout -> one logit per label.
 
@@ -51,6 +84,10 @@ class BertMultiLabel(keras.Model):
             (As in Keras 3 generally, this does not switch the backbone's own dropout
             off during `fit`.)
         seed: seed of the head's kernel initialiser and dropout mask.
+        windows: True takes the windowed inputs of `BertPreprocessor(long_docs="windows")`
+            ([batch, windows, length] arrays and a `window_mask` [batch, windows]): each
+            window is encoded and scored on its own and the document's logits are the
+            maximum over its real windows.
     """
 
     def __init__(
@@ -61,6 +98,7 @@ class BertMultiLabel(keras.Model):
         dropout=0.1,
         freeze_backbone=False,
         seed=0,
+        windows=False,
         **kwargs,
     ):
         if pooling not in POOLINGS:
@@ -88,14 +126,28 @@ class BertMultiLabel(keras.Model):
             name="logits",
         )
 
+        if windows:
+            windows_to_rows = WindowsToRows(name="windows_to_rows")
+            window_max_pooling = WindowMaxPooling(dtype=backbone.dtype_policy, name="window_max_pooling")
+
         # === Functional model ===
-        inputs = backbone.input
-        outputs = backbone(inputs)
+        if windows:
+            inputs = {
+                name: keras.Input(shape=(None, None), dtype="int32", name=name)
+                for name in ("token_ids", "segment_ids", "padding_mask")
+            }
+            inputs["window_mask"] = keras.Input(shape=(None,), dtype="int32", name="window_mask")
+            encoder_inputs = {name: windows_to_rows(inputs[name]) for name in backbone.input}
+        else:
+            inputs = encoder_inputs = backbone.input
+        outputs = backbone(encoder_inputs)
         if pooling == "cls":
             pooled = outputs["pooled_output"]
         else:
-            pooled = mean_pooling(outputs["sequence_output"], inputs["padding_mask"])
+            pooled = mean_pooling(outputs["sequence_output"], encoder_inputs["padding_mask"])
         logits = output_dense(output_dropout(pooled))
+        if windows:
+            logits = window_max_pooling(logits, inputs["window_mask"])
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.backbone = backbone
         # After the model's own `trainable` (from kwargs), which Keras sets on every sublayer.
@@ -108,6 +160,7 @@ class BertMultiLabel(keras.Model):
         self.dropout = float(dropout)
         self.freeze_backbone = bool(freeze_backbone)
         self.seed = int(seed)
+        self.windows = bool(windows)
 
     def get_config(self):
         return {
@@ -119,6 +172,7 @@ class BertMultiLabel(keras.Model):
             "dropout": self.dropout,
             "freeze_backbone": self.freeze_backbone,
             "seed": self.seed,
+            "windows": self.windows,
         }
 
     @classmethod

@@ -2,6 +2,12 @@
 
 import keras
 
+from kmlc.models.layers import WeightedEmbeddingBag
+
+INPUT_MODES = ("sparse", "dense")
+# The input names of the sparse network: the keys of the TF-IDF preprocessor's output.
+SPARSE_INPUTS = ("ngram_ids", "ngram_weights")
+
 
 @keras.saving.register_keras_serializable(package="kmlc")
 class TfidfMLP(keras.Model):
@@ -9,23 +15,37 @@ class TfidfMLP(keras.Model):
 
     Args:
         input_dim: width of the TF-IDF vector (the vectorizer's vocabulary size).
+        input_mode: "sparse" (default): the input is a dict {"ngram_ids": int [batch, K],
+            "ngram_weights": float [batch, K]} (the non-zeros of the TF-IDF vector, weight 0
+            on padding) and the first layer is a `WeightedEmbeddingBag`, which is the Dense
+            layer on the sparse vector at a cost proportional to K instead of `input_dim`.
+            "dense": the input is the [batch, input_dim] TF-IDF vector and the first layer a
+            Dense layer. Both modes have the same weights (shapes, initial values, names).
         num_labels: number of output logits.
         hidden_units: sizes of the hidden layers.
         dropout: dropout rate after each hidden layer.
         seed: seed of the kernel initialisers and dropout masks.
     """
 
-    def __init__(self, input_dim, num_labels, hidden_units=(512, 256), dropout=0.5, seed=0, **kwargs):
+    def __init__(
+        self, input_dim, num_labels, hidden_units=(512, 256), dropout=0.5, seed=0, input_mode="sparse", **kwargs
+    ):
+        if input_mode not in INPUT_MODES:
+            raise ValueError(f"Expected input_mode to be one of {INPUT_MODES}, Received: {input_mode!r}.")
+        if input_mode == "sparse" and not hidden_units:
+            raise ValueError("Expected at least one hidden layer with input_mode='sparse', Received: none.")
         # === Layers ===
-        hidden_layers = [
-            keras.layers.Dense(
-                units,
+        hidden_layers = []
+        for i, units in enumerate(hidden_units):
+            settings = dict(
                 activation="relu",
                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
                 name=f"hidden_{i}",
             )
-            for i, units in enumerate(hidden_units)
-        ]
+            if i == 0 and input_mode == "sparse":
+                hidden_layers.append(WeightedEmbeddingBag(input_dim, units, **settings))
+            else:
+                hidden_layers.append(keras.layers.Dense(units, **settings))
         dropout_layers = [
             keras.layers.Dropout(dropout, seed=seed + 100 + i, name=f"dropout_{i}")
             for i in range(len(hidden_units))
@@ -37,9 +57,19 @@ class TfidfMLP(keras.Model):
         )
 
         # === Functional model ===
-        inputs = keras.Input(shape=(input_dim,), name="tfidf")
-        x = inputs
-        for dense, drop in zip(hidden_layers, dropout_layers):
+        if input_mode == "sparse":
+            inputs = {
+                "ngram_ids": keras.Input(shape=(None,), dtype="int32", name="ngram_ids"),
+                "ngram_weights": keras.Input(shape=(None,), dtype="float32", name="ngram_weights"),
+            }
+            x = hidden_layers[0](inputs["ngram_ids"], inputs["ngram_weights"])
+            x = dropout_layers[0](x)
+            rest = list(zip(hidden_layers[1:], dropout_layers[1:]))
+        else:
+            inputs = keras.Input(shape=(input_dim,), name="tfidf")
+            x = inputs
+            rest = list(zip(hidden_layers, dropout_layers))
+        for dense, drop in rest:
             x = drop(dense(x))
         logits = logits_layer(x)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
@@ -50,6 +80,7 @@ class TfidfMLP(keras.Model):
         self.hidden_units = [int(u) for u in hidden_units]
         self.dropout = float(dropout)
         self.seed = int(seed)
+        self.input_mode = input_mode
 
     def get_config(self):
         return {
@@ -60,8 +91,10 @@ class TfidfMLP(keras.Model):
             "hidden_units": self.hidden_units,
             "dropout": self.dropout,
             "seed": self.seed,
+            "input_mode": self.input_mode,
         }
 
     @classmethod
     def from_config(cls, config):
-        return cls(**config)
+        # Files written before the sparse input existed hold dense networks.
+        return cls(**{"input_mode": "dense", **config})

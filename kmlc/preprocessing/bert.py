@@ -23,11 +23,21 @@ _TOKENIZER_KEYS = (
 )
 
 
+LONG_DOCS = ("truncate", "windows")
+
+
 class BertPreprocessor:
     """Raw strings -> `{"token_ids", "segment_ids", "padding_mask"}`, int32 [batch, length].
 
     A keras-hub `BertTokenizer` (WordPiece) and a `StartEndPacker` turn each text into
     `[CLS] tokens... [SEP] [PAD]...`, truncated to `sequence_length` (the [SEP] is kept).
+
+    With `long_docs="windows"` a text is instead cut into overlapping windows of
+    `sequence_length - 2` tokens, each packed as above: the arrays become
+    [batch, windows, length] and a `window_mask` int32 [batch, windows] marks the real
+    windows (the first is always real, even for an empty text). The number of windows is
+    the batch's largest, at most `max_windows`; tokens past the last window are dropped.
+    `kmlc.models.bert.BertMultiLabel(windows=True)` max-pools the windows' logits.
     It runs inside `tf.data` (see `kmlc.preprocessing.make_dataset`) under every Keras
     backend: keras-hub's preprocessing layers take their TensorFlow path when traced by
     tf.data. Called eagerly on a list of strings, it returns NumPy arrays.
@@ -39,9 +49,23 @@ class BertPreprocessor:
         lowercase: None keeps the preset's setting; True or False overrides it.
         tokenizer: a ready `keras_hub.models.BertTokenizer` to use instead of the
             preset's (then `preset` is ignored and recorded as None).
+        long_docs: "truncate" (one window per text) or "windows".
+        max_windows: "windows" only: the most windows per text.
+        window_overlap: "windows" only: tokens shared by consecutive windows; None is a
+            quarter of a window.
     """
 
-    def __init__(self, preset=None, sequence_length=128, lowercase=None, *, tokenizer=None):
+    def __init__(
+        self,
+        preset=None,
+        sequence_length=128,
+        lowercase=None,
+        *,
+        tokenizer=None,
+        long_docs="truncate",
+        max_windows=8,
+        window_overlap=None,
+    ):
         if isinstance(sequence_length, bool) or not isinstance(sequence_length, (int, np.integer)):
             raise KmlcInputError(
                 f"Expected sequence_length to be an integer >= 3, Received: {sequence_length!r}"
@@ -54,6 +78,9 @@ class BertPreprocessor:
         if lowercase is not None and not isinstance(lowercase, (bool, np.bool_)):
             raise KmlcInputError(f"Expected lowercase to be True, False or None, Received: {lowercase!r}")
         self.sequence_length = int(sequence_length)
+        self.long_docs, self.max_windows, self.window_overlap = check_window_settings(
+            long_docs, max_windows, window_overlap, self.sequence_length
+        )
         if tokenizer is None:
             from kmlc import presets
 
@@ -101,6 +128,11 @@ class BertPreprocessor:
     def vocabulary_size(self):
         return int(self.tokenizer.vocabulary_size())
 
+    def lookup_layers(self):
+        """The Keras layers holding the vocabulary that `__call__` uses (for exports to
+        track): the WordPiece tokenizer; the packer holds only constants."""
+        return [self.tokenizer]
+
     def adapt(self, texts=None, batch_size=None):
         """Nothing to learn: the vocabulary comes with the preset. Returns self."""
         return self
@@ -108,12 +140,49 @@ class BertPreprocessor:
     def _encode(self, texts):
         import tensorflow as tf
 
-        token_ids, padding_mask = self.packer(self.tokenizer(texts))
+        tokens = self.tokenizer(texts)
+        if self.long_docs == "windows":
+            return self._encode_windows(tokens)
+        token_ids, padding_mask = self.packer(tokens)
         token_ids = tf.cast(token_ids, tf.int32)
         return {
             "token_ids": token_ids,
             "segment_ids": tf.zeros_like(token_ids),
             "padding_mask": tf.cast(padding_mask, tf.int32),
+        }
+
+    @property
+    def window_stride(self):
+        return self.sequence_length - 2 - self.window_overlap
+
+    def _encode_windows(self, tokens):
+        import tensorflow as tf
+
+        content = self.sequence_length - 2  # [CLS] and [SEP] take two places
+        stride = self.window_stride
+        tokens = tf.cast(tokens, tf.int32)
+        lengths = tf.cast(tokens.row_lengths(), tf.int32)
+        # Windows start every `stride` tokens while a window still has new tokens to read.
+        needed = 1 + tf.maximum(0, (lengths - content + stride - 1) // stride)
+        num_windows = tf.minimum(tf.reduce_max(tf.concat([needed, [1]], 0)), self.max_windows)
+        starts = tf.range(num_windows) * stride  # [W]
+        positions = starts[:, None] + tf.range(content)[None, :]  # [W, content]
+        padded = tokens.to_tensor(default_value=-1)
+        short_by = tf.maximum(0, tf.reduce_max(positions) + 1 - tf.shape(padded)[1])
+        padded = tf.pad(padded, [[0, 0], [0, short_by]], constant_values=-1)
+        windows = tf.gather(padded, positions, axis=1)  # [B, W, content], -1 past the end
+        batch = tf.shape(windows)[0]
+        flat = tf.reshape(windows, [-1, content])
+        flat = tf.RaggedTensor.from_tensor(flat, lengths=tf.reduce_sum(tf.cast(flat >= 0, tf.int32), 1))
+        token_ids, padding_mask = self.packer(flat)
+        shape = [batch, num_windows, self.sequence_length]
+        token_ids = tf.reshape(tf.cast(token_ids, tf.int32), shape)
+        window_mask = tf.range(num_windows)[None, :] < needed[:, None]  # needed >= 1: one real window
+        return {
+            "token_ids": token_ids,
+            "segment_ids": tf.zeros_like(token_ids),
+            "padding_mask": tf.reshape(tf.cast(padding_mask, tf.int32), shape),
+            "window_mask": tf.cast(window_mask, tf.int32),
         }
 
     def __call__(self, texts):
@@ -139,6 +208,9 @@ class BertPreprocessor:
             "preset": self.preset,
             "sequence_length": self.sequence_length,
             "lowercase": self.lowercase,
+            "long_docs": self.long_docs,
+            "max_windows": self.max_windows,
+            "window_overlap": self.window_overlap,
         }
 
     @classmethod
@@ -190,7 +262,11 @@ class BertPreprocessor:
 
             tokenizer = keras_hub.models.BertTokenizer(vocabulary=vocabulary, **settings)
             preprocessor = cls(
-                sequence_length=config["sequence_length"], tokenizer=tokenizer
+                sequence_length=config["sequence_length"],
+                tokenizer=tokenizer,
+                long_docs=config.get("long_docs", "truncate"),
+                max_windows=config.get("max_windows", 8),
+                window_overlap=config.get("window_overlap"),
             )
             preprocessor.preset = config.get("preset")
         except Exception as e:  # noqa: BLE001 - any damage becomes one clear message
@@ -200,3 +276,24 @@ class BertPreprocessor:
                 f"{str(e).splitlines()[0] if str(e) else ''}). Train or copy the model again."
             ) from None
         return preprocessor
+
+
+def check_window_settings(long_docs, max_windows, window_overlap, sequence_length):
+    """Validated (long_docs, max_windows, window_overlap); the overlap's default resolved."""
+    if long_docs not in LONG_DOCS:
+        raise KmlcInputError(f"Expected long_docs to be one of {list(LONG_DOCS)}, Received: {long_docs!r}")
+    if isinstance(max_windows, bool) or not isinstance(max_windows, (int, np.integer)) or max_windows < 1:
+        raise KmlcInputError(f"Expected max_windows to be a positive integer, Received: {max_windows!r}")
+    content = sequence_length - 2
+    if window_overlap is None:
+        window_overlap = content // 4
+    if (
+        isinstance(window_overlap, bool)
+        or not isinstance(window_overlap, (int, np.integer))
+        or not 0 <= window_overlap < content
+    ):
+        raise KmlcInputError(
+            f"Expected window_overlap to be an integer in [0, sequence_length - 2) = [0, {content}), "
+            f"Received: {window_overlap!r}"
+        )
+    return long_docs, int(max_windows), int(window_overlap)

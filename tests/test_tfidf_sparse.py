@@ -1,0 +1,256 @@
+"""The sparse TF-IDF route: (ids, weights) from the preprocessor, a weighted embedding-bag
+first layer, and the cached input pipeline. Each is checked against the dense route or a
+NumPy / Keras reference."""
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+tf = pytest.importorskip("tensorflow")
+
+from kmlc.models import TfidfMLP, WeightedEmbeddingBag  # noqa: E402
+from kmlc.preprocessing import TfidfPreprocessor, make_dataset  # noqa: E402
+from kmlc.preprocessing.tfidf import MIN_BUCKET  # noqa: E402
+
+TEXTS = [
+    "The pizza was great, the pasta fresh!",
+    "waiter was rude and slow; rude rude",
+    "Pasta cold... waiter rude",
+    "too expensive for what you get",
+    "cheap and tasty pizza pizza pizza",
+    "friendly staff, fair prices, great pasta",
+    "we arrived at eight",
+    "",
+    "unseen words only zebra xylophone",
+    " ".join(f"word{i}" for i in range(40)),  # longer than the smallest bucket
+]
+
+
+def adapted(output="sparse", **kwargs):
+    return TfidfPreprocessor(max_tokens=60, output=output, **kwargs).adapt(TEXTS[:7] * 2)
+
+
+def densify(features, width):
+    ids, weights = np.asarray(features["ngram_ids"]), np.asarray(features["ngram_weights"])
+    out = np.zeros((ids.shape[0], width), np.float64)
+    for i in range(ids.shape[0]):
+        np.add.at(out[i], ids[i], weights[i])
+    return out
+
+
+@pytest.mark.parametrize("sublinear_tf", [True, False])
+@pytest.mark.parametrize("normalize", ["l2", "none"])
+def test_sparse_features_are_the_dense_vector_nonzeros(sublinear_tf, normalize):
+    sparse = adapted(sublinear_tf=sublinear_tf, normalize=normalize)
+    dense = TfidfPreprocessor(max_tokens=60, output="dense", sublinear_tf=sublinear_tf, normalize=normalize)
+    dense.vectorizer.set_vocabulary(sparse.vectorizer.get_vocabulary(), idf_weights=sparse._idf)
+    dense._vocabulary_set()
+    features = sparse(tf.constant(TEXTS))
+    expected = np.asarray(dense(tf.constant(TEXTS)))
+    np.testing.assert_allclose(densify(features, sparse.output_dim), expected, atol=1e-6)
+    ids, weights = np.asarray(features["ngram_ids"]), np.asarray(features["ngram_weights"])
+    assert ids.dtype == np.int32 and weights.dtype == np.float32
+    # One entry per distinct non-zero: the non-zero counts agree, padding has weight 0.
+    assert ((weights != 0).sum(1) == (expected != 0).sum(1)).all()
+    if normalize == "l2":
+        norms = np.sqrt((weights.astype(np.float64) ** 2).sum(1))
+        np.testing.assert_allclose(norms[[0, 1, 8]], 1.0, rtol=1e-6)  # "" has norm 0
+        assert norms[7] == 0.0
+
+
+def test_sparse_weights_match_a_numpy_tfidf():
+    p = adapted()
+    vocabulary = [str(t) for t in p.vectorizer.get_vocabulary()]
+    column = {t: j for j, t in enumerate(vocabulary)}
+    text = "rude rude waiter, the pizza"
+    tokens = text.lower().replace(",", "").split()
+    grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    expected = np.zeros(len(vocabulary))
+    counts = {}
+    for g in grams:
+        counts[column.get(g, 0)] = counts.get(column.get(g, 0), 0) + 1
+    for j, c in counts.items():
+        expected[j] = (1 + np.log(c)) * p._idf[j]
+    expected /= np.linalg.norm(expected)
+    np.testing.assert_allclose(densify(p(tf.constant([text])), len(vocabulary))[0], expected, atol=1e-6)
+
+
+def test_adapt_matches_textvectorization_adapt():
+    texts = TEXTS * 3 + ["pizza pizza pasta", "a b c d e f g h"]
+    ours = TfidfPreprocessor(max_tokens=25).adapt(texts, batch_size=7)  # several merged chunks
+    reference = keras.layers.TextVectorization(max_tokens=25, ngrams=2, output_mode="tf_idf")
+    reference.adapt(tf.data.Dataset.from_tensor_slices(np.asarray(texts)).batch(5))
+    assert [str(t) for t in ours.vectorizer.get_vocabulary()] == [str(t) for t in reference.get_vocabulary()]
+    store = {}
+    reference.save_own_variables(store)
+    np.testing.assert_allclose(ours._idf, np.asarray(store["idf_weights"]), rtol=1e-6)
+
+
+def test_padding_is_a_power_of_two_bucket():
+    p = adapted()
+    for texts in (TEXTS[:1], TEXTS[:8], TEXTS, []):
+        features = p(tf.constant(texts, dtype=tf.string))
+        width = features["ngram_ids"].shape[1]
+        longest = max([int((np.asarray(w) != 0).sum()) for w in np.asarray(features["ngram_weights"])] + [0])
+        assert width >= max(longest, MIN_BUCKET)
+        assert width & (width - 1) == 0  # a power of two
+        assert width == MIN_BUCKET or width < 2 * longest
+        assert features["ngram_ids"].shape[0] == len(texts)
+    # The last text has 40 unigrams + 39 bigrams, all OOV: one distinct id, one entry.
+    only_oov = p(tf.constant(TEXTS[-1:]))
+    assert (np.asarray(only_oov["ngram_weights"]) != 0).sum() == 1
+
+
+def test_encode_then_collate_is_call():
+    p = adapted()
+    direct = p(tf.constant(TEXTS))
+    encoded = p.encode(tf.constant(TEXTS))
+    assert isinstance(encoded["ngram_ids"], tf.RaggedTensor)
+    collated = p.collate(encoded)
+    for key in ("ngram_ids", "ngram_weights"):
+        np.testing.assert_array_equal(np.asarray(direct[key]), np.asarray(collated[key]))
+
+
+def test_preprocessor_round_trip_and_old_files(tmp_path):
+    p = adapted()
+    p.save(tmp_path / "p")
+    loaded = TfidfPreprocessor.load(tmp_path / "p")
+    assert loaded.output == "sparse" and loaded.get_config() == p.get_config()
+    for key in ("ngram_ids", "ngram_weights"):
+        np.testing.assert_array_equal(np.asarray(p(tf.constant(TEXTS))[key]), np.asarray(loaded(tf.constant(TEXTS))[key]))
+    # A preprocessor saved before the setting existed (no "output") fed a dense network.
+    import json
+
+    config = json.loads((tmp_path / "p" / "config.json").read_text())
+    del config["output"]
+    (tmp_path / "p" / "config.json").write_text(json.dumps(config))
+    assert TfidfPreprocessor.load(tmp_path / "p").output == "dense"
+
+
+@pytest.mark.backend
+def test_embedding_bag_equals_dense_layer():
+    rng = np.random.default_rng(0)
+    ids = rng.integers(0, 50, size=(4, 9)).astype(np.int32)
+    weights = rng.normal(size=(4, 9)).astype(np.float32)
+    weights[:, 6:] = 0.0  # padding
+    ids[0, 0] = ids[0, 1]  # a repeated id adds up, as two entries of a sparse sum would
+    bag = WeightedEmbeddingBag(50, 7, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=3))
+    dense = keras.layers.Dense(7, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=3))
+    bag.build()
+    x = np.zeros((4, 50), np.float32)
+    for i in range(4):
+        np.add.at(x[i], ids[i], weights[i])
+    dense.build((None, 50))
+    # Same initialiser and seed -> the same kernel as the Dense layer.
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(bag.kernel), keras.ops.convert_to_numpy(dense.kernel))
+    bag.bias.assign(np.linspace(-1, 1, 7).astype(np.float32))
+    dense.bias.assign(np.linspace(-1, 1, 7).astype(np.float32))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(bag(ids, weights)), keras.ops.convert_to_numpy(dense(x)), atol=1e-5
+    )
+    reference = np.maximum(x @ keras.ops.convert_to_numpy(bag.kernel) + np.linspace(-1, 1, 7), 0)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(bag(ids, weights)), reference, atol=1e-5)
+    config = bag.get_config()
+    assert WeightedEmbeddingBag.from_config(config).get_config() == config
+
+
+@pytest.mark.backend
+def test_sparse_and_dense_networks_give_the_same_logits():
+    p_sparse, p_dense = adapted("sparse"), adapted("dense")
+    sparse = TfidfMLP(p_sparse.output_dim, 3, hidden_units=(8, 4), seed=5, input_mode="sparse")
+    dense = TfidfMLP(p_dense.output_dim, 3, hidden_units=(8, 4), seed=5, input_mode="dense")
+    for a, b in zip(sparse.get_weights(), dense.get_weights()):
+        np.testing.assert_array_equal(a, b)  # same initial weights
+    rng = np.random.default_rng(1)
+    trained = [w + rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in dense.get_weights()]
+    sparse.set_weights(trained)
+    dense.set_weights(trained)
+    logits_sparse = sparse.predict(p_sparse(tf.constant(TEXTS)), verbose=0)
+    logits_dense = dense.predict(np.asarray(p_dense(tf.constant(TEXTS))), verbose=0)
+    np.testing.assert_allclose(logits_sparse, logits_dense, atol=1e-5)
+    assert np.abs(logits_dense).max() > 0.1  # not trivially zero
+
+
+@pytest.mark.backend
+def test_sparse_network_save_load(tmp_path):
+    p = adapted()
+    model = TfidfMLP(p.output_dim, 3, hidden_units=(8,), seed=1)
+    features = p(tf.constant(TEXTS))
+    expected = model.predict(features, verbose=0)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert loaded.get_config()["input_mode"] == "sparse"
+    np.testing.assert_allclose(loaded.predict(features, verbose=0), expected, atol=1e-6)
+    # A network config written before input_mode existed is a dense network.
+    config = model.get_config()
+    del config["input_mode"]
+    assert TfidfMLP.from_config(config).input_mode == "dense"
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_cached_pipeline_shuffles_like_the_plain_one(cache):
+    p = adapted()
+    labels = np.arange(len(TEXTS), dtype=np.float32)[:, None]
+    ds = make_dataset(TEXTS, p, labels, batch_size=4, shuffle=True, seed=3, cache=cache)
+    assert int(ds.cardinality()) == 3
+    epochs = [[int(v) for _, y in ds for v in np.asarray(y)[:, 0]] for _ in range(2)]
+    assert sorted(epochs[0]) == list(range(len(TEXTS)))
+    assert epochs[0] != epochs[1]  # reshuffled each epoch
+    reference = make_dataset(TEXTS, p, labels, batch_size=4, shuffle=True, seed=3, cache=not cache)
+    assert [[int(v) for _, y in reference for v in np.asarray(y)[:, 0]] for _ in range(2)] == epochs
+    # Features stay with their labels: each batch equals the preprocessor on its texts.
+    for features, y in ds:
+        texts = [TEXTS[int(i)] for i in np.asarray(y)[:, 0]]
+        direct = p(tf.constant(texts))
+        np.testing.assert_array_equal(np.asarray(features["ngram_ids"]), np.asarray(direct["ngram_ids"]))
+        # Equal up to float rounding: the L2 norms are summed over different chunks.
+        np.testing.assert_allclose(np.asarray(features["ngram_weights"]), np.asarray(direct["ngram_weights"]), rtol=1e-6)
+
+
+def test_auto_cache_respects_the_budget(monkeypatch):
+    import kmlc.preprocessing.pipeline as pipeline
+
+    p = adapted("dense")
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", 10)
+    assert not pipeline._cache_fits(np.asarray(TEXTS, dtype=object), p.encode)
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", 10**9)
+    assert pipeline._cache_fits(np.asarray(TEXTS, dtype=object), p.encode)
+
+
+@pytest.mark.backend
+def test_classifier_sparse_and_dense_train_alike(tiny_corpus, tmp_path):
+    import kmlc
+
+    texts, labels = tiny_corpus
+    results = {}
+    for mode in ("sparse", "dense"):
+        clf = kmlc.TextClassifier(
+            tfidf_input=mode, max_tokens=120, hidden_units=(16,), epochs=4, batch_size=8, verbose=0, seed=2
+        )
+        clf.fit(texts, labels)
+        results[mode] = clf
+        assert clf.resolved_params()["tfidf_input"] == mode
+        clf.save(tmp_path / mode)
+        loaded = kmlc.load(tmp_path / mode)
+        assert loaded.tfidf_input == mode and loaded.preprocessor_.output == mode
+        assert loaded.model_.input_mode == mode
+        np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+    # Same seed, same batches, same function: the same training up to float summation order
+    # on JAX and torch. On TensorFlow the gather's gradient is a tf.IndexedSlices, which
+    # Keras' optimisers apply to the touched kernel rows only (Adam's moments of the other
+    # rows are not decayed that step): close, not equal.
+    tolerance = 2e-2 if keras.backend.backend() == "tensorflow" else 1e-4
+    np.testing.assert_allclose(results["sparse"].history_["loss"], results["dense"].history_["loss"], rtol=tolerance)
+    np.testing.assert_allclose(
+        results["sparse"].predict_proba(texts), results["dense"].predict_proba(texts), atol=tolerance
+    )
+    assert kmlc.TextClassifier().tfidf_input == "sparse"
+
+
+def test_classifier_rejects_an_unknown_tfidf_input(tiny_corpus):
+    import kmlc
+    from kmlc.errors import KmlcInputError
+
+    texts, labels = tiny_corpus
+    with pytest.raises(KmlcInputError, match="tfidf_input"):
+        kmlc.TextClassifier(tfidf_input="csr").fit(texts, labels)
