@@ -654,8 +654,72 @@ def _select_backend(name):
     configure_runtime()
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+# After SIGTERM (or Ctrl-C) the process unwinds by KeyboardInterrupt, normally within a second.
+# But Python runs a signal handler only when the main thread returns to the interpreter, and a
+# native wait (XLA, tf.data) may never return or may lose the exception. So a watchdog thread,
+# woken through signal.set_wakeup_fd whatever the main thread is doing, removes what is being
+# written and exits 130 if the process is still alive after this grace period, or at once on a
+# second signal. Seconds; KMLC_INTERRUPT_GRACE_S overrides.
+INTERRUPT_GRACE_S = 30.0
+_WATCHED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+class _InterruptHandler:
+    """SIGTERM -> KeyboardInterrupt in the main thread, backed by a watchdog (see above)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.signals_seen = 0
+        self.timer = None
+        self.installed = False
+
+    def install(self):
+        """Main thread only (signal and set_wakeup_fd require it)."""
+        read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.write_fd, False)
+        self.previous_wakeup_fd = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
+        self.previous_handler = signal.signal(signal.SIGTERM, self)
+        threading.Thread(target=self._watch, args=(read_fd,), name="kmlc-interrupt-watchdog", daemon=True).start()
+        self.installed = True
+
+    def uninstall(self):
+        if not self.installed:
+            return
+        signal.signal(signal.SIGTERM, self.previous_handler)
+        signal.set_wakeup_fd(self.previous_wakeup_fd)
+        os.close(self.write_fd)  # the watchdog reads end-of-file and ends
+        if self.timer is not None:
+            self.timer.cancel()
+        self.installed = False
+
+    def __call__(self, signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    def _watch(self, read_fd):
+        with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+            while True:
+                data = pipe.read(64)
+                if not data:
+                    return
+                for signum in data:
+                    if signum not in _WATCHED_SIGNALS:
+                        continue
+                    self.signals_seen += 1
+                    if self.signals_seen > 1:
+                        self._exit_now()
+                    grace = float(os.environ.get("KMLC_INTERRUPT_GRACE_S", INTERRUPT_GRACE_S))
+                    self.timer = threading.Timer(grace, self._exit_now)
+                    self.timer.daemon = True
+                    self.timer.start()
+
+    def _exit_now(self):
+        from kmlc.io import remove_pending
+
+        remove_pending()
+        try:
+            print(_interrupted_message(self.args) + " (stopped by the interrupt watchdog)", file=sys.stderr, flush=True)
+        finally:
+            os._exit(130)
 
 
 def main(argv=None):
@@ -666,7 +730,9 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     in_main_thread = threading.current_thread() is threading.main_thread()
-    previous_handler = signal.signal(signal.SIGTERM, _raise_interrupt) if in_main_thread else None
+    handler = _InterruptHandler(args)
+    if in_main_thread:
+        handler.install()
     # Data warnings are shown every time, as one "warning: ..." line; the settings are
     # restored on return, for callers that run main() in-process.
     original_format = warnings.formatwarning
@@ -682,9 +748,8 @@ def main(argv=None):
         print(_interrupted_message(args), file=sys.stderr)
         return 130
     finally:
+        handler.uninstall()
         warnings.formatwarning = original_format
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,31 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
+
+# Temporary paths being written right now: if the process must exit without unwinding (see
+# kmlc.cli's interrupt watchdog), remove_pending() deletes them, so nothing half-written stays.
+_PENDING = set()
+_PENDING_LOCK = threading.Lock()
+
+
+def _track(path, pending):
+    with _PENDING_LOCK:
+        (_PENDING.add if pending else _PENDING.discard)(Path(path))
+
+
+def remove_pending():
+    """Deletes every temporary file and directory that is still being written."""
+    with _PENDING_LOCK:
+        paths = list(_PENDING)
+        _PENDING.clear()
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
 
 @contextlib.contextmanager
@@ -23,6 +47,7 @@ def atomic_directory(path, overwrite=True):
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    _track(tmp, True)
     # mkdtemp makes a private (0700) directory; a model directory is as readable as any other.
     os.chmod(tmp, 0o777 & ~_umask())
     try:
@@ -40,6 +65,8 @@ def atomic_directory(path, overwrite=True):
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _track(tmp, False)
 
 
 def atomic_write_text(path, text):
@@ -47,6 +74,7 @@ def atomic_write_text(path, text):
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    _track(tmp, True)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -56,6 +84,8 @@ def atomic_write_text(path, text):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    finally:
+        _track(tmp, False)
 
 
 def _umask():

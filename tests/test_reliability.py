@@ -316,3 +316,52 @@ def test_reports_and_json_are_written_atomically(tmp_path, monkeypatch):
             (tmp / "report.html").write_text("half")
             raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
+
+
+STUCK_TRAIN = """
+import signal, sys, time
+from pathlib import Path
+import kmlc.cli as cli
+from kmlc.io import atomic_directory
+
+def stuck_train(args):
+    # Writes a model directory, then waits where Python cannot run its signal handler, as
+    # in a native wait that never returns: the main thread blocks the signals (the kernel
+    # delivers them to another thread) and sleeps.
+    with atomic_directory(Path(args.out)) as tmp:
+        (tmp / "kmlc.json").write_text("{}")
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
+        print("writing", flush=True)
+        time.sleep(600)
+
+cli.COMMANDS["train"] = stuck_train
+sys.exit(cli.main(["train", "--out", sys.argv[1]]))
+"""
+
+
+@pytest.mark.parametrize("second_signal", [False, True])
+def test_a_stuck_process_still_stops_after_sigterm(tmp_path, second_signal):
+    """When the interrupt cannot unwind the process (its main thread never returns to the
+    interpreter), the watchdog removes the half-written directory and exits 130 after the
+    grace period, or at once on a second SIGTERM."""
+    out = tmp_path / "model"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KMLC_INTERRUPT_GRACE_S": "60" if second_signal else "2"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STUCK_TRAIN, str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    assert proc.stdout.readline().strip() == "writing"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".model.tmp-")]
+    proc.send_signal(signal.SIGTERM)
+    if second_signal:
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+    try:
+        # 30 s: within the first case's 2 s grace, and far below the second's 60 s, so the
+        # second case passes only if the second signal ended the process.
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-2000:]
+    assert "stopped by the interrupt watchdog" in err and f"no model was written to '{out}'" in err
+    assert list(tmp_path.iterdir()) == []  # neither the model nor its temporary directory
