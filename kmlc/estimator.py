@@ -137,6 +137,24 @@ def _fingerprint(params, texts, labels, val_texts, val_labels):
     return digest.hexdigest()
 
 
+def append_unseen_columns(label_lists, unseen_names, y_true, y_pred, scores, counts):
+    """Appends one column per label never seen in training: its true positives from
+    `label_lists`, never predicted, score -1 (below every probability, for the ranking
+    metrics), training count 0. Returns (y_true as int8, y_pred, scores, counts)."""
+    if unseen_names:
+        column = {name: j for j, name in enumerate(unseen_names)}
+        extra = np.zeros((len(label_lists), len(unseen_names)), dtype=np.float32)
+        for i, row in enumerate(label_lists):
+            for label in row:
+                if label in column:
+                    extra[i, column[label]] = 1.0
+        y_true = np.concatenate([y_true, extra], axis=1)
+        y_pred = np.concatenate([y_pred, np.zeros_like(extra, dtype=np.int8)], axis=1)
+        scores = np.concatenate([scores, np.full(extra.shape, -1.0, np.float32)], axis=1)
+        counts = np.concatenate([counts, np.zeros(len(unseen_names), dtype=np.asarray(counts).dtype)])
+    return np.asarray(y_true).astype(np.int8), y_pred, scores, counts
+
+
 class TextClassifier:
     """A multi-label text classifier: preprocessor + network + tuned thresholds.
 
@@ -748,25 +766,12 @@ class TextClassifier:
         """y_true, y_pred, scores, label names and training counts over the model's labels
         plus any label never seen in training (an extra column that is never predicted)."""
         unseen = self.label_encoder_.unknown_labels(labels)
-        unseen_names = sorted(unseen)
         y_true = self.label_encoder_.transform(labels, unknown="ignore")
         y_pred = self.thresholds_.apply(scores).astype(np.int8)
-        names = list(self.labels_)
-        counts = self.label_encoder_.counts_
-        if unseen_names:
-            extra = np.zeros((len(labels), len(unseen_names)), dtype=np.float32)
-            column = {name: j for j, name in enumerate(unseen_names)}
-            for i, row in enumerate(labels):
-                for label in row:
-                    if label in column:
-                        extra[i, column[label]] = 1.0
-            y_true = np.concatenate([y_true, extra], axis=1)
-            y_pred = np.concatenate([y_pred, np.zeros_like(extra, dtype=np.int8)], axis=1)
-            # Scores of -1 sort below every real probability, for the ranking metrics.
-            scores = np.concatenate([scores, np.full(extra.shape, -1.0, np.float32)], axis=1)
-            names += unseen_names
-            counts = np.concatenate([counts, np.zeros(len(unseen_names), dtype=counts.dtype)])
-        return y_true.astype(np.int8), y_pred, scores, names, counts, unseen
+        y_true, y_pred, scores, counts = append_unseen_columns(
+            labels, sorted(unseen), y_true, y_pred, scores, self.label_encoder_.counts_
+        )
+        return y_true, y_pred, scores, list(self.labels_) + sorted(unseen), counts, unseen
 
     def _evaluate_encoded(self, labels, scores):
         return self._evaluate_arrays(self._evaluation_arrays(labels, scores))

@@ -992,6 +992,8 @@ def prediction_records(clf, texts, batch_size=None, digits=6):
 def _group_arrays(clf, columns, scores):
     """Per group: (y_true, y_pred, scores, names, counts, unseen) with columns for labels
     never seen in training appended (never predicted), as the single-group path does."""
+    from kmlc.estimator import append_unseen_columns
+
     encoder, policy = clf.label_encoder_, clf.thresholds_
     pred_all = policy.apply(scores).astype(np.int8)
     out = {}
@@ -1003,21 +1005,11 @@ def _group_arrays(clf, columns, scores):
         names = list(sub.vocabulary_) + sorted(unseen)
         y_true = sub.transform(rows, unknown="ignore")
         y_pred, s = pred_all[:, a:b], scores[:, a:b]
-        counts = np.asarray(sub.counts_)
-        thresholds = policy.thresholds[a:b]
-        if unseen:
-            column = {name: j for j, name in enumerate(sorted(unseen))}
-            extra = np.zeros((len(rows), len(unseen)), dtype=np.float32)
-            for i, row in enumerate(rows):
-                for label in row:
-                    if label in column:
-                        extra[i, column[label]] = 1.0
-            y_true = np.concatenate([y_true, extra], axis=1)
-            y_pred = np.concatenate([y_pred, np.zeros_like(extra, dtype=np.int8)], axis=1)
-            s = np.concatenate([s, np.full(extra.shape, -1.0, np.float32)], axis=1)
-            counts = np.concatenate([counts, np.zeros(len(unseen), dtype=counts.dtype)])
-            thresholds = np.concatenate([thresholds, np.full(len(unseen), np.nan)])
-        out[group.name] = (y_true.astype(np.int8), y_pred, s, names, counts, unseen, thresholds)
+        y_true, y_pred, s, counts = append_unseen_columns(
+            rows, sorted(unseen), y_true, y_pred, s, np.asarray(sub.counts_)
+        )
+        thresholds = np.concatenate([policy.thresholds[a:b], np.full(len(unseen), np.nan)])
+        out[group.name] = (y_true, y_pred, s, names, counts, unseen, thresholds)
     return out
 
 

@@ -69,13 +69,7 @@ def make_dataset(texts, preprocessor, labels=None, *, batch_size=32, shuffle=Fal
         ds = tf.data.Dataset.from_tensor_slices(texts if labels is None else (texts, labels))
         if shuffle:
             ds = ds.shuffle(len(texts), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.batch(batch_size)
-        if labels is None:
-            transform = _no_autograph(lambda x: preprocessor(x))
-        else:
-            transform = _no_autograph(lambda x, y: (preprocessor(x), y))
-        ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        return ds.prefetch(tf.data.AUTOTUNE)
+        return _map_features(ds.batch(batch_size), preprocessor, with_labels=labels is not None)
 
     # One pass of vectorisation, then per-example features in memory.
     ds = tf.data.Dataset.from_tensor_slices(texts).batch(ENCODE_CHUNK)
@@ -93,9 +87,17 @@ def make_dataset(texts, preprocessor, labels=None, *, batch_size=32, shuffle=Fal
     ds = ds.ragged_batch(batch_size) if variable else ds.batch(batch_size)
     # unbatch() hides the length; Keras needs it to count the steps of an epoch.
     ds = ds.apply(tf.data.experimental.assert_cardinality(-(-len(texts) // batch_size)))
-    if labels is None:
-        transform = _no_autograph(lambda x: collate(x))
+    return _map_features(ds, collate, with_labels=labels is not None)
+
+
+def _map_features(ds, function, with_labels):
+    """Applies `function` to the features of each batch (labels pass through), in parallel
+    and in order, and prefetches."""
+    import tensorflow as tf
+
+    if with_labels:
+        transform = _no_autograph(lambda x, y: (function(x), y))
     else:
-        transform = _no_autograph(lambda x, y: (collate(x), y))
+        transform = _no_autograph(lambda x: function(x))
     ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
