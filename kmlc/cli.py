@@ -106,6 +106,7 @@ def build_parser():
         help="(1 + log count) x IDF instead of count x IDF. Default: on",
     )
     train.add_argument("--hidden-units", type=_comma_ints, metavar="N,N", help="hidden layer sizes. Default: 512,256")
+    train.add_argument("--input-scale", type=float, metavar="X", help="multiply the TF-IDF values by X before the first layer (its learning rate x X with Adam). Default: 1")
     bert = train.add_argument_group("BERT (--model bert)")
     bert.add_argument("--preset", metavar="DIR", help="local KerasHub or Hugging Face BERT directory. Default: the installed all-MiniLM-L6-v2")
     bert.add_argument("--sequence-length", type=int, metavar="N", help="tokens per text. Default: 128")
@@ -127,6 +128,11 @@ def build_parser():
     common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 32 / 16")
     common.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 40 / 5")
     common.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 5 / 2")
+    common.add_argument(
+        "--distribute", choices=("none", "data-parallel"),
+        help="data-parallel: split each training batch between all devices (jax: keras DataParallel; "
+             "tensorflow: MirroredStrategy; not torch); the batch size must divide by their number. Default: none",
+    )
     train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: db")
     train.add_argument(
         "--loss-param", action="append", type=_key_value, metavar="KEY=VALUE",
@@ -157,6 +163,24 @@ def build_parser():
     )
     train.add_argument("--min-label-count", type=int, metavar="N", help="drop labels with fewer than N examples (reported)")
     train.add_argument("--seed", type=int, metavar="N", help="seed of every random choice. Default: 0")
+    stream = train.add_argument_group("data larger than memory (--stream)")
+    stream.add_argument(
+        "--stream", action="store_true", default=None,
+        help="read --data in chunks instead of whole: one pass counts the labels and the TF-IDF vocabulary, "
+             "each epoch reads the file again (see docs/concepts.md). No test split is taken from the stream: "
+             "give --test",
+    )
+    stream.add_argument(
+        "--stream-sample-rows", type=int, metavar="N",
+        help="adapt the TF-IDF vocabulary on a seeded sample of N training rows. Default: all rows",
+    )
+    stream.add_argument(
+        "--stream-validation-rows", type=int, metavar="N",
+        help="without --val: hold out the --split validation share of the rows, at most N rows "
+             "(kept in memory; the other rows train). Default: 20000",
+    )
+    stream.add_argument("--stream-chunk-rows", type=int, metavar="N", help="rows read at a time. Default: 50000")
+    stream.add_argument("--stream-shuffle-rows", type=int, metavar="N", help="rows of the seeded shuffle window. Default: 50000")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
     train.add_argument(
         "--report", action=argparse.BooleanOptionalAction, default=True,
@@ -318,18 +342,22 @@ def cmd_train(args):
         "text_columns": args.text_columns, "label_column": _label_columns(args.label_column), "label_sep": args.label_sep,
         "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
         "split": args.split, "backend": args.backend,
+        "stream": args.stream, "stream_sample_rows": args.stream_sample_rows,
+        "stream_validation_rows": args.stream_validation_rows, "stream_chunk_rows": args.stream_chunk_rows,
+        "stream_shuffle_rows": args.stream_shuffle_rows,
         "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
         "normalize": args.normalize, "sublinear_tf": args.sublinear_tf, "preset": args.preset, "sequence_length": args.sequence_length,
         "pooling": args.pooling, "freeze_backbone": args.freeze_backbone,
         "long_docs": args.long_docs, "max_windows": args.max_windows, "window_overlap": args.window_overlap,
         "weight_decay": args.weight_decay,
         "warmup_fraction": args.warmup_fraction, "clipnorm": args.clipnorm, "mixed_precision": args.mixed_precision,
-        "hidden_units": args.hidden_units, "dropout": args.dropout, "learning_rate": args.learning_rate,
+        "hidden_units": args.hidden_units, "input_scale": args.input_scale, "dropout": args.dropout, "learning_rate": args.learning_rate,
         "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
         "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
         "top_k": args.top_k, "at_least_one": args.at_least_one, "min_precision": args.min_precision,
         "group_cutoffs": args.group_cutoffs, "seed": args.seed,
         "verbose": args.verbose, "group_weights": args.group_weights, "drop_invalid_rows": args.drop_invalid_rows,
+        "distribute": args.distribute,
     }
     file_config = read_config(args.config) if args.config else {}
     config = merge_config({"verbose": 2}, file_config, cli)
@@ -344,6 +372,9 @@ def cmd_train(args):
             "Expected --data with the label group columns, Received: the bundled support tickets, "
             "which have one label column. (kmlc.datasets.write_survey writes a three-group demo table.)"
         )
+    from kmlc.streaming import open_config_stream
+
+    stream = open_config_stream(config, DEMO_DATA)  # None without --stream; a bad combination fails here
     _select_backend(config.get("backend"))
 
     import keras
@@ -358,6 +389,9 @@ def cmd_train(args):
     clf = TextClassifier(**params)
     clf._validate_params()  # before reading data: a bad setting fails in a second, not after
     out = Path(args.out)
+    if stream is not None:
+        val, test = _fit_streamed(args, config, clf, data_settings, stream, work)
+        return _finish_train(args, clf, config, data_settings, out, work, val, test)
 
     read_settings = data_settings
     if clf.label_groups is not None:
@@ -398,6 +432,46 @@ def cmd_train(args):
     if not args.resume:
         _save_run_state(work, config)
     clf.fit(train.texts, train.labels, validation_data=(val.texts, val.labels), backup_dir=work / "backup")
+    return _finish_train(args, clf, config, data_settings, out, work, val, test)
+
+
+def _fit_streamed(args, config, clf, data_settings, stream, work):
+    """`kmlc train --stream`: fits from the stream; returns (validation, test) data in memory."""
+    import keras
+
+    from kmlc.data import LabeledTexts
+    from kmlc.streaming import DEFAULT_SHUFFLE_ROWS, DEFAULT_VALIDATION_ROWS
+
+    val = _read(config["val"], data_settings) if config["val"] else None
+    test = _read(config["test"], data_settings) if config["test"] else None
+    if val is None:
+        # The --split validation share is held out from the stream; a test share is not taken.
+        clf.set_params(validation_fraction=float(config["split"][1]))
+        clf._validate_params()
+    if not args.resume:
+        _save_run_state(work, config)
+    clf.fit_stream(
+        stream,
+        validation_data=(val.texts, val.labels) if val is not None else None,
+        sample_rows=config.get("stream_sample_rows"),
+        validation_rows=config.get("stream_validation_rows") or DEFAULT_VALIDATION_ROWS,
+        shuffle_rows=config.get("stream_shuffle_rows") or DEFAULT_SHUFFLE_ROWS,
+        min_label_count=config.get("min_label_count"),
+        backup_dir=work / "backup",
+        progress=lambda line: _print(
+            line + (f"; testing on {len(test)}" if test is not None else "; no test data (give --test)")
+            + f"; backend {keras.backend.backend()}"
+        ),
+    )
+    if val is None:
+        texts, labels = clf.stream_validation_
+        val = LabeledTexts(texts=texts, labels=labels, source=f"{stream.source} (held out)")
+    clf.metrics_["stream"] = dict(clf.stream_info_)
+    return val, test
+
+
+def _finish_train(args, clf, config, data_settings, out, work, val, test):
+    """What `kmlc train` does after fitting: test metrics, save, reports, summary."""
     if clf.resumed_from_epoch_:
         _print(f"resumed after epoch {clf.resumed_from_epoch_} from the backup in {work}/")
     if test is not None:
@@ -412,6 +486,10 @@ def cmd_train(args):
 
     _print(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s; "
            f"{len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
+    if getattr(clf, "distribution_", None):
+        d = clf.distribution_
+        _print(f"data-parallel ({d['strategy']}) on {len(d['devices'])} device(s): {', '.join(d['devices'])}; "
+               f"{d['rows_skipped_per_epoch']} training row(s) skipped per epoch (the last partial batch)")
     _print(_metric_line("validation", clf.metrics_["validation"]))
     _print_group_lines(clf.metrics_["validation"])
     if test is not None:
@@ -422,6 +500,11 @@ def cmd_train(args):
     import shutil
 
     shutil.rmtree(work, ignore_errors=True)  # the run is complete: nothing left to resume
+    if config.get("stream"):
+        import resource
+
+        # ru_maxrss is in KiB on Linux: the most this process held at once.
+        _print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     _print(f"saved to {out}/" + (f" (reports in {out / 'reports'}/)" if args.report else ""))
     return 0
 

@@ -22,6 +22,12 @@ DATA_DEFAULTS = {
     "min_label_count": None,
     "split": [0.6, 0.2, 0.2],
     "backend": None,
+    # --stream (kmlc.streaming): None takes the module's default.
+    "stream": False,
+    "stream_sample_rows": None,
+    "stream_validation_rows": None,
+    "stream_chunk_rows": None,
+    "stream_shuffle_rows": None,
 }
 
 

@@ -7,6 +7,7 @@ label. Every problem is reported before any training starts, with the row number
 """
 
 import ast
+import contextlib
 import json
 import warnings
 from collections import Counter
@@ -73,6 +74,33 @@ def read_frame(source, file_format=None):
     """Reads a file into a DataFrame of strings (or returns a copy of a DataFrame)."""
     if isinstance(source, pd.DataFrame):
         return source.copy()
+    path, kind = check_data_file(source, file_format)
+    with parse_errors(path, source, kind):
+        if kind in ("csv", "tsv"):
+            frame = pd.read_csv(path, **csv_options(kind))
+        elif kind == "jsonl":
+            frame = pd.read_json(path, **JSONL_OPTIONS)
+        else:
+            frame = pd.read_parquet(path)
+    return frame
+
+
+# pandas options shared by the in-memory reader and the chunked one (kmlc.streaming).
+JSONL_OPTIONS = {"lines": True, "dtype": False, "encoding": "utf-8-sig"}
+
+
+def csv_options(kind):
+    return {
+        "sep": "," if kind == "csv" else "\t",
+        "dtype": str,
+        "keep_default_na": False,
+        "encoding": "utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is not a column name
+        "index_col": False,
+    }
+
+
+def check_data_file(source, file_format=None):
+    """(path, kind) of a data file that exists, is not empty and has a known format."""
     path = Path(source)
     if not path.exists():
         raise KmlcInputError(
@@ -94,24 +122,18 @@ def read_frame(source, file_format=None):
         raise KmlcInputError(
             f"Expected a file with a header and rows, Received: an empty file '{source}'."
         )
+    return path, kind
+
+
+@contextlib.contextmanager
+def parse_errors(path, source, kind):
+    """Turns pandas' and pyarrow's parse failures inside the block into clear errors."""
     try:
         with warnings.catch_warnings():
             # A row with more fields than the header makes pandas shift the columns (or drop
             # the extra field with only a ParserWarning): that is an error, not a warning.
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            if kind in ("csv", "tsv"):
-                frame = pd.read_csv(
-                    path,
-                    sep="," if kind == "csv" else "\t",
-                    dtype=str,
-                    keep_default_na=False,
-                    encoding="utf-8-sig",  # a byte-order mark (Excel's "CSV UTF-8") is not a column name
-                    index_col=False,
-                )
-            elif kind == "jsonl":
-                frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
-            else:
-                frame = pd.read_parquet(path)
+            yield
     except UnicodeDecodeError:
         raise KmlcInputError(_not_utf8_message(path, source)) from None
     except pd.errors.ParserWarning:
@@ -130,7 +152,6 @@ def read_frame(source, file_format=None):
             f"Expected a well-formed {kind} file, Received: '{source}', which could not be "
             f"parsed ({first_line}). Check quoting and the delimiter."
         ) from None
-    return frame
 
 
 def _not_utf8_message(path, source):
@@ -174,8 +195,9 @@ def _require_columns(frame, columns, source):
         )
 
 
-def _texts_from_frame(frame, text_columns, source):
-    """Joins the text columns row by row; refuses missing, empty or non-text cells."""
+def _texts_from_frame(frame, text_columns, source, first_row=0):
+    """Joins the text columns row by row; refuses missing, empty or non-text cells.
+    `first_row`: data rows before this frame (a chunk of a file), for the row numbers."""
     bad_rows = []
     texts = []
     for row_number, cells in enumerate(zip(*(frame[c].tolist() for c in text_columns))):
@@ -199,7 +221,7 @@ def _texts_from_frame(frame, text_columns, source):
             texts.append(TEXT_JOINER.join(parts))
     if bad_rows:
         # Row numbers are 1-based data rows (the header is not counted), as a spreadsheet shows.
-        rows = [r + 1 for r in bad_rows]
+        rows = [first_row + r + 1 for r in bad_rows]
         raise KmlcInputError(
             f"Expected a non-empty text in column(s) {list(text_columns)} of every row, "
             f"Received: {len(rows)} row(s) with an empty, missing or non-text value in "
@@ -272,7 +294,7 @@ def parse_label_cell(cell, label_sep="|"):
     return labels
 
 
-def _labels_from_frame(frame, label_column, label_sep, source):
+def _labels_from_frame(frame, label_column, label_sep, source, first_row=0):
     cells = frame[label_column].tolist()
     sep = detect_label_sep(cells) if label_sep == "auto" else label_sep
     labels, bad = [], []
@@ -280,7 +302,7 @@ def _labels_from_frame(frame, label_column, label_sep, source):
         try:
             labels.append(parse_label_cell(cell, sep))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            bad.append((row_number + 1, cell))
+            bad.append((first_row + row_number + 1, cell))
             labels.append([])
     if bad:
         examples = ", ".join(f"row {r}: {str(c)[:40]!r}" for r, c in bad[:3])

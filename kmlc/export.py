@@ -213,18 +213,22 @@ def _tf_trackables(layer):
     return found
 
 
-def _polymorphic_shapes(specs):
+def _polymorphic_shapes(specs, leading_axes=None):
     """jax2tf's shape strings for the feature specs. The dynamic dimensions at one axis
     share one symbol: the features of a batch agree there (the batch itself; BERT's window
-    count; the sparse TF-IDF width of ids and weights), and jax2tf must know it to combine
-    them (Keras' default gives every unknown dimension a symbol of its own)."""
-    import tensorflow as tf
+    count), and jax2tf must know it to combine them (Keras' default gives every unknown
+    dimension a symbol of its own). `leading_axes` names the leading axis of the features
+    whose first axis is not the batch (the sparse TF-IDF input's flat entries)."""
+    leading_axes = leading_axes or {}
 
-    def shape(spec):
-        dims = ["batch" if axis == 0 else (str(d) if d is not None else f"d{axis}") for axis, d in enumerate(spec.shape)]
+    def shape(name, spec):
+        first = leading_axes.get(name, "batch")
+        dims = [first if axis == 0 else (str(d) if d is not None else f"d{axis}") for axis, d in enumerate(spec.shape)]
         return "(" + ", ".join(dims) + ")"
 
-    return tf.nest.map_structure(shape, specs)
+    if isinstance(specs, dict):
+        return {name: shape(name, spec) for name, spec in specs.items()}
+    return shape(None, specs)
 
 
 def _sigmoid64(logits):
@@ -344,7 +348,8 @@ def build_archive(clf):
         archive.track(network)
     extra = {}
     if backend == "jax":
-        extra["jax2tf_kwargs"] = {"polymorphic_shapes": [_polymorphic_shapes(specs)]}
+        leading = getattr(preprocessor, "leading_axes", dict)()
+        extra["jax2tf_kwargs"] = {"polymorphic_shapes": [_polymorphic_shapes(specs, leading)]}
     network_fn = archive.add_endpoint(
         NETWORK_SIGNATURE,
         lambda features: network(features, training=False),

@@ -47,7 +47,17 @@ class LabelEncoder:
     # -------------------------------------------------------------- fitting
 
     def fit(self, label_lists):
-        counts = Counter(label for row in label_lists for label in row)
+        return self._fit_counts(Counter(label for row in label_lists for label in row), len(label_lists))
+
+    @classmethod
+    def from_counts(cls, counts, n_samples, vocabulary=None, kind="multilabel"):
+        """An encoder fitted from label counts (label -> training rows with it) and the
+        number of training rows, the same as `fit` on those rows: for data read in chunks
+        (`kmlc.streaming`). Labels with a count of 0 are left out, as `fit` never sees them."""
+        counts = Counter({str(label): int(n) for label, n in dict(counts).items() if int(n) > 0})
+        return cls(vocabulary=vocabulary, kind=kind)._fit_counts(counts, int(n_samples))
+
+    def _fit_counts(self, counts, n_samples):
         if self.vocabulary is not None:
             vocabulary = [str(v) for v in self.vocabulary]
             if len(set(vocabulary)) != len(vocabulary):
@@ -67,7 +77,7 @@ class LabelEncoder:
             )
         self.vocabulary_ = vocabulary
         self.counts_ = np.array([counts.get(label, 0) for label in vocabulary], dtype=np.int64)
-        self.n_samples_ = len(label_lists)
+        self.n_samples_ = n_samples
         self._lookup = None
         everywhere = [v for v, n in zip(vocabulary, self.counts_) if n == self.n_samples_]
         if everywhere and self.n_samples_ > 1:
@@ -75,7 +85,7 @@ class LabelEncoder:
                 f"Label(s) {_preview(everywhere)} appear in every training row: a classifier "
                 "learns nothing from them and will always predict them.",
                 KmlcDataWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         return self
 

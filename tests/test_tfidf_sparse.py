@@ -10,7 +10,7 @@ tf = pytest.importorskip("tensorflow")
 
 from kmlc.models import TfidfMLP, WeightedEmbeddingBag  # noqa: E402
 from kmlc.preprocessing import TfidfPreprocessor, make_dataset  # noqa: E402
-from kmlc.preprocessing.tfidf import MIN_BUCKET  # noqa: E402
+from kmlc.preprocessing.tfidf import BUCKETS_PER_OCTAVE, MIN_BUCKET, bucket_size  # noqa: E402
 
 TEXTS = [
     "The pizza was great, the pasta fresh!",
@@ -32,10 +32,23 @@ def adapted(output="sparse", **kwargs):
 
 def densify(features, width):
     ids, weights = np.asarray(features["ngram_ids"]), np.asarray(features["ngram_weights"])
-    out = np.zeros((ids.shape[0], width), np.float64)
-    for i in range(ids.shape[0]):
-        np.add.at(out[i], ids[i], weights[i])
+    rows = np.asarray(features["ngram_rows"])
+    out = np.zeros((len(np.asarray(features["ngram_counts"])), width), np.float64)
+    np.add.at(out, (rows, ids), weights)
     return out
+
+
+def as_numpy(features):
+    # Flat features have different leading lengths: Keras' array adapter (model.predict on
+    # arrays) refuses them, so the tests call predict_on_batch, which takes NumPy arrays.
+    return {key: np.asarray(value) for key, value in features.items()}
+
+
+def per_document(features, key="ngram_weights"):
+    """The flat entries of `key` split per document (padding dropped)."""
+    counts = np.asarray(features["ngram_counts"])
+    values = np.asarray(features[key])[: counts.sum()]
+    return np.split(values, np.cumsum(counts)[:-1])
 
 
 @pytest.mark.parametrize("sublinear_tf", [True, False])
@@ -48,12 +61,13 @@ def test_sparse_features_are_the_dense_vector_nonzeros(sublinear_tf, normalize):
     features = sparse(tf.constant(TEXTS))
     expected = np.asarray(dense(tf.constant(TEXTS)))
     np.testing.assert_allclose(densify(features, sparse.output_dim), expected, atol=1e-6)
-    ids, weights = np.asarray(features["ngram_ids"]), np.asarray(features["ngram_weights"])
-    assert ids.dtype == np.int32 and weights.dtype == np.float32
-    # One entry per distinct non-zero: the non-zero counts agree, padding has weight 0.
-    assert ((weights != 0).sum(1) == (expected != 0).sum(1)).all()
+    for key in ("ngram_ids", "ngram_rows", "ngram_counts"):
+        assert np.asarray(features[key]).dtype == np.int32
+    assert np.asarray(features["ngram_weights"]).dtype == np.float32
+    # One entry per distinct non-zero: the non-zero counts agree.
+    np.testing.assert_array_equal(np.asarray(features["ngram_counts"]), (expected != 0).sum(1))
     if normalize == "l2":
-        norms = np.sqrt((weights.astype(np.float64) ** 2).sum(1))
+        norms = np.array([np.sqrt((w.astype(np.float64) ** 2).sum()) for w in per_document(features)])
         np.testing.assert_allclose(norms[[0, 1, 8]], 1.0, rtol=1e-6)  # "" has norm 0
         assert norms[7] == 0.0
 
@@ -86,19 +100,39 @@ def test_adapt_matches_textvectorization_adapt():
     np.testing.assert_allclose(ours._idf, np.asarray(store["idf_weights"]), rtol=1e-6)
 
 
-def test_padding_is_a_power_of_two_bucket():
+def _numpy_bucket(total):
+    total = max(total, MIN_BUCKET)
+    step = 2 ** max(int(np.floor(np.log2(total))) - int(np.log2(BUCKETS_PER_OCTAVE)), 0)
+    return -(-total // step) * step
+
+
+def test_bucket_sizes_match_a_numpy_reference():
+    totals = list(range(0, 300)) + [1023, 1024, 1025, 31000, 32768, 32769, 40961, 2**20 + 1, 2**30 - 1]
+    for total in totals:
+        got = int(bucket_size(tf.constant(total)))
+        assert got == _numpy_bucket(total), total
+        assert got >= max(total, MIN_BUCKET)
+        assert got - total <= max(total // BUCKETS_PER_OCTAVE, MIN_BUCKET)  # padding stays a small share
+    sizes = {int(bucket_size(tf.constant(t))) for t in range(1025, 2049)}
+    assert len(sizes) == BUCKETS_PER_OCTAVE  # few shapes per power of two: 1280, ..., 2048
+
+
+def test_flat_entries_are_bucketed_and_in_document_order():
     p = adapted()
     for texts in (TEXTS[:1], TEXTS[:8], TEXTS, []):
         features = p(tf.constant(texts, dtype=tf.string))
-        width = features["ngram_ids"].shape[1]
-        longest = max([int((np.asarray(w) != 0).sum()) for w in np.asarray(features["ngram_weights"])] + [0])
-        assert width >= max(longest, MIN_BUCKET)
-        assert width & (width - 1) == 0  # a power of two
-        assert width == MIN_BUCKET or width < 2 * longest
-        assert features["ngram_ids"].shape[0] == len(texts)
+        counts = np.asarray(features["ngram_counts"])
+        ids, weights, rows = (np.asarray(features[k]) for k in ("ngram_ids", "ngram_weights", "ngram_rows"))
+        total = int(counts.sum())
+        assert len(counts) == len(texts)
+        assert len(ids) == len(weights) == len(rows) == _numpy_bucket(total)
+        # The real entries, document by document; the padding after them adds nothing.
+        np.testing.assert_array_equal(rows[:total], np.repeat(np.arange(len(texts)), counts))
+        assert (weights[total:] == 0).all() and (ids[total:] == 0).all()
+        assert (rows[total:] == max(len(texts) - 1, 0)).all() and (np.diff(rows) >= 0).all()
     # The last text has 40 unigrams + 39 bigrams, all OOV: one distinct id, one entry.
     only_oov = p(tf.constant(TEXTS[-1:]))
-    assert (np.asarray(only_oov["ngram_weights"]) != 0).sum() == 1
+    assert np.asarray(only_oov["ngram_counts"]).tolist() == [1]
 
 
 def test_encode_then_collate_is_call():
@@ -107,7 +141,7 @@ def test_encode_then_collate_is_call():
     encoded = p.encode(tf.constant(TEXTS))
     assert isinstance(encoded["ngram_ids"], tf.RaggedTensor)
     collated = p.collate(encoded)
-    for key in ("ngram_ids", "ngram_weights"):
+    for key in ("ngram_ids", "ngram_weights", "ngram_rows", "ngram_counts"):
         np.testing.assert_array_equal(np.asarray(direct[key]), np.asarray(collated[key]))
 
 
@@ -116,7 +150,7 @@ def test_preprocessor_round_trip_and_old_files(tmp_path):
     p.save(tmp_path / "p")
     loaded = TfidfPreprocessor.load(tmp_path / "p")
     assert loaded.output == "sparse" and loaded.get_config() == p.get_config()
-    for key in ("ngram_ids", "ngram_weights"):
+    for key in ("ngram_ids", "ngram_weights", "ngram_rows", "ngram_counts"):
         np.testing.assert_array_equal(np.asarray(p(tf.constant(TEXTS))[key]), np.asarray(loaded(tf.constant(TEXTS))[key]))
     # A preprocessor saved before the setting existed (no "output") fed a dense network.
     import json
@@ -130,26 +164,28 @@ def test_preprocessor_round_trip_and_old_files(tmp_path):
 @pytest.mark.backend
 def test_embedding_bag_equals_dense_layer():
     rng = np.random.default_rng(0)
-    ids = rng.integers(0, 50, size=(4, 9)).astype(np.int32)
-    weights = rng.normal(size=(4, 9)).astype(np.float32)
-    weights[:, 6:] = 0.0  # padding
-    ids[0, 0] = ids[0, 1]  # a repeated id adds up, as two entries of a sparse sum would
+    counts = np.array([7, 0, 5, 3], np.int32)  # document 1 has no entries: the bias alone
+    rows = np.repeat(np.arange(4), counts).astype(np.int32)
+    ids = rng.integers(0, 50, size=len(rows)).astype(np.int32)
+    weights = rng.normal(size=len(rows)).astype(np.float32)
+    ids[1] = ids[0]  # a repeated id adds up, as two entries of a sparse sum would
+    # Padding: weight 0 on the last row.
+    ids, weights = np.concatenate([ids, [4, 9]]).astype(np.int32), np.concatenate([weights, [0, 0]]).astype(np.float32)
+    rows = np.concatenate([rows, [3, 3]]).astype(np.int32)
     bag = WeightedEmbeddingBag(50, 7, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=3))
     dense = keras.layers.Dense(7, activation="relu", kernel_initializer=keras.initializers.GlorotUniform(seed=3))
     bag.build()
     x = np.zeros((4, 50), np.float32)
-    for i in range(4):
-        np.add.at(x[i], ids[i], weights[i])
+    np.add.at(x, (rows, ids), weights)
     dense.build((None, 50))
     # Same initialiser and seed -> the same kernel as the Dense layer.
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(bag.kernel), keras.ops.convert_to_numpy(dense.kernel))
     bag.bias.assign(np.linspace(-1, 1, 7).astype(np.float32))
     dense.bias.assign(np.linspace(-1, 1, 7).astype(np.float32))
-    np.testing.assert_allclose(
-        keras.ops.convert_to_numpy(bag(ids, weights)), keras.ops.convert_to_numpy(dense(x)), atol=1e-5
-    )
+    got = keras.ops.convert_to_numpy(bag(ids, weights, rows, counts))
+    np.testing.assert_allclose(got, keras.ops.convert_to_numpy(dense(x)), atol=1e-5)
     reference = np.maximum(x @ keras.ops.convert_to_numpy(bag.kernel) + np.linspace(-1, 1, 7), 0)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(bag(ids, weights)), reference, atol=1e-5)
+    np.testing.assert_allclose(got, reference, atol=1e-5)
     config = bag.get_config()
     assert WeightedEmbeddingBag.from_config(config).get_config() == config
 
@@ -165,7 +201,7 @@ def test_sparse_and_dense_networks_give_the_same_logits():
     trained = [w + rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in dense.get_weights()]
     sparse.set_weights(trained)
     dense.set_weights(trained)
-    logits_sparse = sparse.predict(p_sparse(tf.constant(TEXTS)), verbose=0)
+    logits_sparse = sparse.predict_on_batch(as_numpy(p_sparse(tf.constant(TEXTS))))
     logits_dense = dense.predict(np.asarray(p_dense(tf.constant(TEXTS))), verbose=0)
     np.testing.assert_allclose(logits_sparse, logits_dense, atol=1e-5)
     assert np.abs(logits_dense).max() > 0.1  # not trivially zero
@@ -175,12 +211,12 @@ def test_sparse_and_dense_networks_give_the_same_logits():
 def test_sparse_network_save_load(tmp_path):
     p = adapted()
     model = TfidfMLP(p.output_dim, 3, hidden_units=(8,), seed=1)
-    features = p(tf.constant(TEXTS))
-    expected = model.predict(features, verbose=0)
+    features = as_numpy(p(tf.constant(TEXTS)))
+    expected = model.predict_on_batch(features)
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     assert loaded.get_config()["input_mode"] == "sparse"
-    np.testing.assert_allclose(loaded.predict(features, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(loaded.predict_on_batch(features), expected, atol=1e-6)
     # A network config written before input_mode existed is a dense network.
     config = model.get_config()
     del config["input_mode"]
@@ -202,7 +238,8 @@ def test_cached_pipeline_shuffles_like_the_plain_one(cache):
     for features, y in ds:
         texts = [TEXTS[int(i)] for i in np.asarray(y)[:, 0]]
         direct = p(tf.constant(texts))
-        np.testing.assert_array_equal(np.asarray(features["ngram_ids"]), np.asarray(direct["ngram_ids"]))
+        for key in ("ngram_ids", "ngram_rows", "ngram_counts"):
+            np.testing.assert_array_equal(np.asarray(features[key]), np.asarray(direct[key]))
         # Equal up to float rounding: the L2 norms are summed over different chunks.
         np.testing.assert_allclose(np.asarray(features["ngram_weights"]), np.asarray(direct["ngram_weights"]), rtol=1e-6)
 
@@ -254,3 +291,37 @@ def test_classifier_rejects_an_unknown_tfidf_input(tiny_corpus):
     texts, labels = tiny_corpus
     with pytest.raises(KmlcInputError, match="tfidf_input"):
         kmlc.TextClassifier(tfidf_input="csr").fit(texts, labels)
+
+
+@pytest.mark.backend
+def test_input_scale_multiplies_the_tfidf_values():
+    p_sparse, p_dense = adapted("sparse"), adapted("dense")
+    plain = TfidfMLP(p_sparse.output_dim, 3, hidden_units=(8,), seed=5)
+    scaled = TfidfMLP(p_sparse.output_dim, 3, hidden_units=(8,), seed=5, input_scale=5.0)
+    dense = TfidfMLP(p_dense.output_dim, 3, hidden_units=(8,), seed=5, input_mode="dense", input_scale=5.0)
+    rng = np.random.default_rng(2)
+    trained = [w + rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in plain.get_weights()]
+    for model in (plain, scaled, dense):
+        model.set_weights(trained)
+    features = as_numpy(p_sparse(tf.constant(TEXTS)))
+    times5 = dict(features, ngram_weights=features["ngram_weights"] * 5)
+    expected = plain.predict_on_batch(times5)
+    np.testing.assert_allclose(scaled.predict_on_batch(features), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dense.predict_on_batch(np.asarray(p_dense(tf.constant(TEXTS)))), expected, atol=1e-5)
+    assert not np.allclose(plain.predict_on_batch(features), expected, atol=1e-3)  # the scale matters
+    config = scaled.get_config()
+    assert config["input_scale"] == 5.0
+    assert TfidfMLP.from_config(config).get_config() == config
+    old = plain.get_config()
+    del old["input_scale"]  # written before the setting existed
+    assert TfidfMLP.from_config(old).input_scale == 1.0
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), True, "5"])
+def test_classifier_rejects_a_bad_input_scale(tiny_corpus, bad):
+    import kmlc
+    from kmlc.errors import KmlcInputError
+
+    texts, labels = tiny_corpus
+    with pytest.raises(KmlcInputError, match="Expected input_scale to be a positive number"):
+        kmlc.TextClassifier(input_scale=bad).fit(texts, labels)

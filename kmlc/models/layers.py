@@ -6,19 +6,25 @@ from keras import ops
 
 @keras.saving.register_keras_serializable(package="kmlc")
 class WeightedEmbeddingBag(keras.layers.Layer):
-    """A Dense layer applied to a sparse input given as (ids, weights) pairs.
+    """A Dense layer applied to a batch of sparse vectors given by their non-zeros.
 
-    For one document with non-zero entries `x[ids[k]] = weights[k]`, the output is
-    `activation(sum_k weights[k] * kernel[ids[k]] + bias)`, which is exactly
-    `activation(x @ kernel + bias)`: the Dense layer on the sparse vector, at a cost that
-    follows the non-zeros instead of `input_dim`. Padding entries carry weight 0 (any valid
-    id), so they add nothing, and their kernel rows get a zero gradient.
+    The batch's non-zeros come flat, in one list for the whole batch: entry t says that
+    document `rows[t]` has value `weights[t]` at column `ids[t]`. For document b the output
+    is `activation(sum_{t: rows[t] = b} weights[t] * kernel[ids[t]] + bias)`, which is
+    exactly `activation(x_b @ kernel + bias)`: the Dense layer on the sparse vector, at a
+    cost that follows the batch's non-zeros, not `input_dim`, and not the longest document
+    either (a [batch, longest] padded layout pays for the longest text on every row).
+    Padding entries carry weight 0 (any valid id and row), so they add nothing, and their
+    kernel rows get a zero gradient.
 
     The kernel has the Dense layer's shape `(input_dim, units)`, so the same initialiser and
     seed give the same initial weights as `keras.layers.Dense(units)` on `input_dim` inputs,
     and weights can be copied between the two.
 
-    Call it as `layer(ids, weights)` with `ids` int [batch, K] and `weights` float [batch, K].
+    Call it as `layer(ids, weights, rows, counts)`: `ids` int [T], `weights` float [T],
+    `rows` int [T] (each entry's document, 0 <= rows < batch) and `counts` int [batch] (the
+    number of non-zeros of each document; only its length, the batch size, is used here:
+    a static shape under JAX, where the segment sum needs the number of documents).
 
     Args:
         input_dim: the width of the sparse vector (the vocabulary size).
@@ -49,7 +55,7 @@ class WeightedEmbeddingBag(keras.layers.Layer):
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
 
-    def build(self, ids_shape=None, weights_shape=None):
+    def build(self, ids_shape=None, weights_shape=None, rows_shape=None, counts_shape=None):
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.input_dim, self.units),
@@ -64,17 +70,16 @@ class WeightedEmbeddingBag(keras.layers.Layer):
         else:
             self.bias = None
 
-    def call(self, ids, weights):
-        rows = ops.take(self.kernel, ops.cast(ids, "int32"), axis=0)  # [batch, K, units]
-        weights = ops.cast(weights, rows.dtype)
-        # A batched vector-matrix product: no [batch, K, units] product tensor is formed.
-        outputs = ops.einsum("bk,bku->bu", weights, rows)
+    def call(self, ids, weights, rows, counts):
+        gathered = ops.take(self.kernel, ops.cast(ids, "int32"), axis=0)  # [T, units]
+        gathered = gathered * ops.cast(weights, gathered.dtype)[:, None]
+        outputs = ops.segment_sum(gathered, ops.cast(rows, "int32"), num_segments=ops.shape(counts)[0])
         if self.bias is not None:
             outputs = outputs + ops.cast(self.bias, outputs.dtype)
         return self.activation(outputs)
 
-    def compute_output_shape(self, ids_shape, weights_shape=None):
-        return (ids_shape[0], self.units)
+    def compute_output_shape(self, ids_shape, weights_shape=None, rows_shape=None, counts_shape=None):
+        return (None if counts_shape is None else counts_shape[0], self.units)
 
     def get_config(self):
         config = super().get_config()

@@ -6,7 +6,7 @@ from kmlc.models.layers import WeightedEmbeddingBag
 
 INPUT_MODES = ("sparse", "dense")
 # The input names of the sparse network: the keys of the TF-IDF preprocessor's output.
-SPARSE_INPUTS = ("ngram_ids", "ngram_weights")
+SPARSE_INPUTS = ("ngram_ids", "ngram_weights", "ngram_rows", "ngram_counts")
 
 
 @keras.saving.register_keras_serializable(package="kmlc")
@@ -15,20 +15,36 @@ class TfidfMLP(keras.Model):
 
     Args:
         input_dim: width of the TF-IDF vector (the vectorizer's vocabulary size).
-        input_mode: "sparse" (default): the input is a dict {"ngram_ids": int [batch, K],
-            "ngram_weights": float [batch, K]} (the non-zeros of the TF-IDF vector, weight 0
-            on padding) and the first layer is a `WeightedEmbeddingBag`, which is the Dense
-            layer on the sparse vector at a cost proportional to K instead of `input_dim`.
+        input_mode: "sparse" (default): the input is a dict of the batch's TF-IDF non-zeros,
+            flat: {"ngram_ids": int [T], "ngram_weights": float [T], "ngram_rows": int [T],
+            "ngram_counts": int [batch]} (entry t: document `ngram_rows[t]` has weight
+            `ngram_weights[t]` at column `ngram_ids[t]`; padding has weight 0), and the first
+            layer is a `WeightedEmbeddingBag`, which is the Dense layer on the sparse
+            vectors at a cost proportional to T instead of batch x `input_dim`.
             "dense": the input is the [batch, input_dim] TF-IDF vector and the first layer a
             Dense layer. Both modes have the same weights (shapes, initial values, names).
         num_labels: number of output logits.
         hidden_units: sizes of the hidden layers.
         dropout: dropout rate after each hidden layer.
         seed: seed of the kernel initialisers and dropout masks.
+        input_scale: the TF-IDF values are multiplied by this before the first layer. With
+            Adam (whose steps do not depend on the gradient's scale) it multiplies the first
+            layer's effective learning rate and initial output by the same factor. The rows
+            of rare n-grams are updated only in the batches that hold them, a few times an
+            epoch, so a factor of about 5 lets them learn in several times fewer epochs at a
+            large batch (docs/benchmarks.md); 1 is the plain TF-IDF vector.
     """
 
     def __init__(
-        self, input_dim, num_labels, hidden_units=(512, 256), dropout=0.5, seed=0, input_mode="sparse", **kwargs
+        self,
+        input_dim,
+        num_labels,
+        hidden_units=(512, 256),
+        dropout=0.5,
+        seed=0,
+        input_mode="sparse",
+        input_scale=1.0,
+        **kwargs,
     ):
         if input_mode not in INPUT_MODES:
             raise ValueError(f"Expected input_mode to be one of {INPUT_MODES}, Received: {input_mode!r}.")
@@ -50,6 +66,8 @@ class TfidfMLP(keras.Model):
             keras.layers.Dropout(dropout, seed=seed + 100 + i, name=f"dropout_{i}")
             for i in range(len(hidden_units))
         ]
+        # A layer only when it changes something: networks at scale 1 keep their layer list.
+        scaling = keras.layers.Rescaling(float(input_scale), name="input_scale") if float(input_scale) != 1.0 else None
         logits_layer = keras.layers.Dense(
             num_labels,
             kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1000),
@@ -58,16 +76,17 @@ class TfidfMLP(keras.Model):
 
         # === Functional model ===
         if input_mode == "sparse":
-            inputs = {
-                "ngram_ids": keras.Input(shape=(None,), dtype="int32", name="ngram_ids"),
-                "ngram_weights": keras.Input(shape=(None,), dtype="float32", name="ngram_weights"),
-            }
-            x = hidden_layers[0](inputs["ngram_ids"], inputs["ngram_weights"])
+            # Rank-1 inputs: Keras' leading (batch) axis is the flat entry axis T here, and
+            # the batch of documents is the length of ngram_counts.
+            dtypes = {"ngram_ids": "int32", "ngram_weights": "float32", "ngram_rows": "int32", "ngram_counts": "int32"}
+            inputs = {name: keras.Input(shape=(), dtype=dtypes[name], name=name) for name in SPARSE_INPUTS}
+            weights = inputs["ngram_weights"] if scaling is None else scaling(inputs["ngram_weights"])
+            x = hidden_layers[0](inputs["ngram_ids"], weights, inputs["ngram_rows"], inputs["ngram_counts"])
             x = dropout_layers[0](x)
             rest = list(zip(hidden_layers[1:], dropout_layers[1:]))
         else:
             inputs = keras.Input(shape=(input_dim,), name="tfidf")
-            x = inputs
+            x = inputs if scaling is None else scaling(inputs)
             rest = list(zip(hidden_layers, dropout_layers))
         for dense, drop in rest:
             x = drop(dense(x))
@@ -81,6 +100,7 @@ class TfidfMLP(keras.Model):
         self.dropout = float(dropout)
         self.seed = int(seed)
         self.input_mode = input_mode
+        self.input_scale = float(input_scale)
 
     def get_config(self):
         return {
@@ -92,6 +112,7 @@ class TfidfMLP(keras.Model):
             "dropout": self.dropout,
             "seed": self.seed,
             "input_mode": self.input_mode,
+            "input_scale": self.input_scale,
         }
 
     @classmethod

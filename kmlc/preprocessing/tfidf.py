@@ -11,9 +11,27 @@ OUTPUTS = ("sparse", "dense")
 # TextVectorization's punctuation pattern for "strip_punctuation" (its documented default),
 # so the sparse route splits text exactly as the dense one does (a test compares them).
 _PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
-# Sparse batches are padded to a power of two of at least this many entries per document,
-# so a compiled training step is reused: at most log2(longest / 16) shapes per batch size.
-MIN_BUCKET = 16
+# A sparse batch's flat non-zeros are padded to a bucket size, so a compiled step is reused:
+# BUCKETS_PER_OCTAVE sizes between consecutive powers of two (padding at most 1/4 of the
+# entries), and at least MIN_BUCKET entries.
+MIN_BUCKET = 64
+BUCKETS_PER_OCTAVE = 4
+
+
+def bucket_size(total):
+    """The padded length of `total` flat entries (an int32 scalar tensor): the smallest
+    multiple of 2 ** (floor(log2(total)) - log2(BUCKETS_PER_OCTAVE)) that holds them, at
+    least MIN_BUCKET. Integer arithmetic only, so it is exact for every total."""
+    import tensorflow as tf
+
+    total = tf.maximum(tf.cast(total, tf.int32), MIN_BUCKET)
+    # floor(log2(total)): the highest set bit, counted by shifting (total < 2 ** 31).
+    bits = tf.constant(0, tf.int32)
+    for shift in (16, 8, 4, 2, 1):
+        big = tf.bitwise.right_shift(total, bits + shift) > 0
+        bits = tf.where(big, bits + shift, bits)
+    step = tf.bitwise.left_shift(1, tf.maximum(bits - int(np.log2(BUCKETS_PER_OCTAVE)), 0))
+    return (total + step - 1) // step * step
 
 
 class TfidfPreprocessor:
@@ -23,13 +41,16 @@ class TfidfPreprocessor:
     graph: `__call__` is a pure TensorFlow function of a 1-D string batch. Column (id) 0 is
     the out-of-vocabulary bucket of TextVectorization.
 
-    Output, `output="sparse"` (the default): a dict of two [batch, K] tensors,
-    `{"ngram_ids": int32, "ngram_weights": float32}`: per document, the ids of its distinct
-    n-grams and their final TF-IDF values (sublinear TF and L2 norm applied), i.e. exactly
-    the non-zeros of the dense vector; padding has id 0 and weight 0. K is the batch's largest
-    number of distinct n-grams rounded up to a power of two (at least `MIN_BUCKET`), so the
-    number of distinct shapes a compiled network sees stays small. Cost follows the non-zeros,
-    not `max_tokens`. `output="dense"`: the float32 [batch, max_tokens] TF-IDF vector.
+    Output, `output="sparse"` (the default): the batch's non-zeros, flat, as a dict
+    `{"ngram_ids": int32 [T], "ngram_weights": float32 [T], "ngram_rows": int32 [T],
+    "ngram_counts": int32 [batch]}`: entry t is document `ngram_rows[t]`'s distinct n-gram
+    `ngram_ids[t]` with its final TF-IDF value (sublinear TF and L2 norm applied), i.e.
+    exactly the non-zeros of the dense vectors, in document order; `ngram_counts[b]` is
+    document b's number of non-zeros. T is the batch's total rounded up to one of
+    `BUCKETS_PER_OCTAVE` sizes per power of two (at least `MIN_BUCKET`), so a compiled
+    network sees few shapes; the padding entries have id 0, weight 0 and the last row.
+    Cost follows the non-zeros: neither `max_tokens` nor the longest text of a batch.
+    `output="dense"`: the float32 [batch, max_tokens] TF-IDF vector.
 
     For the cached training pipeline it also splits into `encode` (strings -> unpadded ragged
     ids and weights, one row per document) and `collate` (a batch of those -> the padded
@@ -90,7 +111,7 @@ class TfidfPreprocessor:
             name="tfidf_vectorizer",
         )
 
-    def adapt(self, texts, batch_size=4096):
+    def adapt(self, texts, batch_size=16384):
         """Learns the vocabulary and IDF weights from `texts` (any iterable of strings).
 
         The result is exactly what `TextVectorization.adapt` gives (the `max_tokens - 1` most
@@ -152,6 +173,13 @@ class TfidfPreprocessor:
                 name="tfidf_ngram_lookup",
             )
 
+    def leading_axes(self):
+        """The features whose leading axis is not the batch: the flat non-zero entries
+        (for shape-polymorphic exports)."""
+        if self.output != "sparse":
+            return {}
+        return {"ngram_ids": "entries", "ngram_weights": "entries", "ngram_rows": "entries"}
+
     def lookup_layers(self):
         """The Keras layers holding lookup tables that `__call__` uses (for exports to track)."""
         return [self.vectorizer] + ([self.lookup] if self.lookup is not None else [])
@@ -198,16 +226,17 @@ class TfidfPreprocessor:
         import tensorflow as tf
 
         ids, weights = features["ngram_ids"], features["ngram_weights"]
-        longest = tf.cast(tf.reduce_max(tf.concat([ids.row_lengths(), [0]], 0)), tf.float32)
-        # The next power of two >= longest (at least MIN_BUCKET); the float log2 is exact on
-        # powers of two, and the correction covers a rounding just below one.
-        width = tf.cast(2.0 ** tf.math.ceil(tf.math.log(tf.maximum(longest, 1.0)) / np.log(2.0)), tf.int64)
-        width = tf.where(tf.cast(width, tf.float32) < longest, width * 2, width)
-        width = tf.maximum(width, MIN_BUCKET)
-        shape = tf.stack([ids.nrows(out_type=tf.int64), width])
+        nrows = ids.nrows(out_type=tf.int32)
+        total = tf.size(ids.flat_values, out_type=tf.int32)
+        width = bucket_size(total)
+        pad = width - total
+        last_row = tf.maximum(nrows - 1, 0)
         return {
-            "ngram_ids": ids.to_tensor(default_value=0, shape=shape),
-            "ngram_weights": weights.to_tensor(default_value=0.0, shape=shape),
+            "ngram_ids": tf.concat([ids.flat_values, tf.zeros([pad], tf.int32)], 0),
+            "ngram_weights": tf.concat([weights.flat_values, tf.zeros([pad], tf.float32)], 0),
+            # Padding on the last row keeps the rows sorted.
+            "ngram_rows": tf.concat([tf.cast(ids.value_rowids(), tf.int32), tf.fill([pad], last_row)], 0),
+            "ngram_counts": tf.cast(ids.row_lengths(), tf.int32),
         }
 
     def _tokens(self, texts):

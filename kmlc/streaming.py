@@ -1,0 +1,654 @@
+"""Training on a table larger than memory: `kmlc train --stream`, `TextClassifier.fit_stream`.
+
+A :class:`TableStream` reads a CSV / TSV, JSON Lines or Parquet file in chunks of `chunk_rows`
+rows (pandas' chunked readers, pyarrow's `iter_batches`), with the text and label rules of
+`kmlc.data` and its error messages (row numbers count from the start of the file).
+
+`fit_stream` reads the file once to count, then once per epoch to train:
+
+1. **The counting pass** checks every row (before any training) and counts the labels, the
+   TF-IDF n-grams' term and document frequencies (merged chunk by chunk: exactly the vocabulary
+   and IDF that `TfidfPreprocessor.adapt` learns from all training rows at once) and, for the
+   distribution-balanced loss with `mu="auto"`, each training row's label ids. With
+   `sample_rows=N` the vocabulary is adapted on a seeded sample of N training rows instead
+   (reservoir sampling by a hash of seed and row: the same rows whatever the chunk size).
+2. **Validation** is `validation_data` when given (in memory). Otherwise a held-out share of the
+   streamed rows: the `validation_fraction` share of the rows, but at most `validation_rows`, is
+   held out: the rows with the smallest hash of (seed, row number). The hash makes the choice
+   the same on every pass and for every chunk size; those rows are kept in memory and never
+   trained on. Beyond the cap, the held-out share shrinks (every other row trains). The choice
+   is random, not stratified: a rare label can be missing from the validation rows.
+3. **Training** reads the file again each epoch through `tf.data` (a generator over chunks,
+   then rows): a seeded shuffle window of `shuffle_rows` rows, reshuffled each epoch, batches,
+   the preprocessor and the multi-hot labels in a parallel `map`, prefetch; no cache. The
+   number of steps an epoch is known from the counting pass. Rows are mixed within the window
+   only: shuffle a file sorted by label or date once before training.
+
+In memory at any time: a chunk, the shuffle window and the prefetched batches, the validation
+rows, the label counts, the n-gram counts (one entry per distinct n-gram of the training rows:
+they grow with the vocabulary, not with the rows; `sample_rows` bounds them), with `mu="auto"`
+the training rows' label ids (4 bytes a label and 4 a row), and the network.
+"""
+
+import dataclasses
+import time
+import warnings
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
+
+DEFAULT_CHUNK_ROWS = 50_000
+DEFAULT_SHUFFLE_ROWS = 50_000
+DEFAULT_VALIDATION_ROWS = 20_000
+# label_sep="auto" is decided on this many first rows, so the chunk size does not change it.
+PEEK_ROWS = 1_000
+# The validation rows and the adapt sample are drawn by independent hashes of the row number.
+_VALIDATION_SALT = 1
+_SAMPLE_SALT = 2
+# The config keys of `kmlc train` (None: the default above).
+CONFIG_KEYS = ("stream_sample_rows", "stream_validation_rows", "stream_chunk_rows", "stream_shuffle_rows")
+
+
+# ----------------------------------------------------------------------------- reading
+
+
+class TableStream:
+    """A labelled table read in chunks: `chunks()` yields (first_row, texts, label_lists).
+
+    Args:
+        path: a .csv, .tsv, .jsonl or .parquet file (see `kmlc.data.READERS`).
+        text_columns, label_column, label_sep: as `kmlc.data.read_labeled_texts`;
+            "auto" decides the separator on the first `PEEK_ROWS` rows.
+        file_format: "csv", "tsv", "jsonl" or "parquet" when the name does not tell.
+        chunk_rows: rows read at a time (the result of training does not depend on it).
+
+    The file's existence, format, columns and first rows are checked here, before any work.
+    """
+
+    def __init__(self, path, text_columns=("text",), label_column="labels", label_sep="|", *,
+                 file_format=None, chunk_rows=DEFAULT_CHUNK_ROWS):
+        from kmlc.data import _require_columns, check_data_file, detect_label_sep
+
+        if isinstance(text_columns, str):
+            text_columns = (text_columns,)
+        self.text_columns = tuple(text_columns)
+        if not self.text_columns:
+            raise KmlcInputError("Expected at least one text column, Received: none.")
+        if label_sep != "auto" and (not isinstance(label_sep, str) or not label_sep):
+            raise KmlcInputError(f"Expected a non-empty label separator or 'auto', Received: {label_sep!r}.")
+        if not isinstance(label_column, str) or not label_column:
+            raise KmlcInputError(f"Expected one label column name, Received: {label_column!r}.")
+        self.chunk_rows = _positive_int("chunk_rows", chunk_rows)
+        self.source = str(path)
+        self.path, self.kind = check_data_file(path, file_format)
+        self.label_column = label_column
+        head = self._head()
+        _require_columns(head, list(self.text_columns) + [label_column], self.source)
+        if len(head) == 0:
+            raise KmlcInputError(
+                f"Expected at least one data row, Received: a header only in '{self.source}' "
+                f"(columns {list(map(str, head.columns))})."
+            )
+        self.label_sep = detect_label_sep(head[label_column].tolist()) if label_sep == "auto" else label_sep
+
+    def _head(self):
+        import pandas as pd
+
+        from kmlc.data import JSONL_OPTIONS, csv_options, parse_errors
+
+        with parse_errors(self.path, self.source, self.kind):
+            if self.kind in ("csv", "tsv"):
+                return pd.read_csv(self.path, nrows=PEEK_ROWS, **csv_options(self.kind))
+            if self.kind == "jsonl":
+                return pd.read_json(self.path, nrows=PEEK_ROWS, **JSONL_OPTIONS)
+            import pyarrow.parquet as pq
+
+            parquet = pq.ParquetFile(self.path)
+            batch = next(parquet.iter_batches(batch_size=PEEK_ROWS), None)
+            return (batch if batch is not None else parquet.schema_arrow.empty_table()).to_pandas()
+
+    def _reader(self):
+        import pandas as pd
+
+        from kmlc.data import JSONL_OPTIONS, csv_options
+
+        if self.kind in ("csv", "tsv"):
+            return pd.read_csv(self.path, chunksize=self.chunk_rows, **csv_options(self.kind))
+        if self.kind == "jsonl":
+            return pd.read_json(self.path, chunksize=self.chunk_rows, **JSONL_OPTIONS)
+        import pyarrow.parquet as pq
+
+        # Only the needed columns are decoded: the others never reach memory.
+        columns = list(dict.fromkeys(self.text_columns + (self.label_column,)))
+        batches = pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows, columns=columns)
+        return (batch.to_pandas() for batch in batches)
+
+    def frames(self):
+        """(first_row, DataFrame) per chunk, parse errors reported as in `kmlc.data`."""
+        from kmlc.data import parse_errors
+
+        with parse_errors(self.path, self.source, self.kind):
+            reader = self._reader()
+        iterator = iter(reader)
+        first = 0
+        try:
+            while True:
+                with parse_errors(self.path, self.source, self.kind):
+                    frame = next(iterator, None)
+                if frame is None:
+                    return
+                if len(frame):
+                    yield first, frame
+                    first += len(frame)
+        finally:
+            close = getattr(reader, "close", None)
+            if close is not None:
+                close()
+
+    def chunks(self):
+        """(first_row, texts, label_lists) per chunk; a bad row stops it with its row number."""
+        from kmlc.data import _labels_from_frame, _require_columns, _texts_from_frame
+
+        for first, frame in self.frames():
+            _require_columns(frame, list(self.text_columns) + [self.label_column], self.source)
+            texts = _texts_from_frame(frame, self.text_columns, self.source, first_row=first)
+            labels = _labels_from_frame(frame, self.label_column, self.label_sep, self.source, first_row=first)
+            yield first, texts, labels
+
+    def identity(self):
+        """What a resumed run must find again: the file (path, size, modification time) and
+        how it is read (the chunk size changes nothing)."""
+        stat = Path(self.path).stat()
+        return {
+            "path": str(Path(self.path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "format": self.kind, "text_columns": list(self.text_columns), "label_column": self.label_column,
+            "label_sep": self.label_sep,
+        }
+
+
+# ----------------------------------------------------------------------------- seeded choices
+
+
+def _mix(x):
+    """splitmix64's finaliser: a bijection of uint64 that scrambles every bit."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * np.uint64(0xBF58476D1CE4E5B9)
+        x = x ^ (x >> np.uint64(27))
+        x = x * np.uint64(0x94D049BB133111EB)
+        return x ^ (x >> np.uint64(31))
+
+
+def row_keys(rows, seed, salt):
+    """A pseudo-random 64-bit key per row number, from (seed, salt) only: the same on every
+    pass and for any chunking, and distinct for distinct rows (a bijection of the row)."""
+    offset = _mix(np.array([(int(seed) * 8 + int(salt)) % 2**64], dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        return _mix(np.asarray(rows, dtype=np.int64).astype(np.uint64) + offset[0])
+
+
+class _Smallest:
+    """The `k` rows with the smallest keys offered so far, with their payloads: a reservoir
+    whose content does not depend on how the rows were grouped into chunks."""
+
+    def __init__(self, k):
+        self.k = int(k)
+        self.keys = np.empty(0, np.uint64)
+        self.rows = np.empty(0, np.int64)
+        self.items = []
+
+    def offer(self, keys, rows, *payloads):
+        if self.k == 0:
+            return
+        take = np.arange(len(keys)) if len(self.keys) < self.k else np.flatnonzero(keys < self.keys.max())
+        self.keys = np.concatenate([self.keys, keys[take]])
+        self.rows = np.concatenate([self.rows, rows[take]])
+        self.items += [tuple(payload[i] for payload in payloads) for i in take]
+        if len(self.keys) > self.k:
+            keep = np.argpartition(self.keys, self.k - 1)[: self.k]
+            self.keys, self.rows = self.keys[keep], self.rows[keep]
+            self.items = [self.items[i] for i in keep]
+
+    def smallest(self, m, exclude=None):
+        """Positions of the `m` smallest keys (optionally not in the row set `exclude`), in
+        row order."""
+        candidates = np.arange(len(self.keys))
+        if exclude is not None and len(exclude):
+            candidates = candidates[~np.isin(self.rows, exclude)]
+        m = min(int(m), len(candidates))
+        if m == 0:
+            return candidates[:0]
+        chosen = candidates[np.argpartition(self.keys[candidates], m - 1)[:m]]
+        return chosen[np.argsort(self.rows[chosen])]
+
+
+# ----------------------------------------------------------------------------- counting
+
+
+class NgramCounts:
+    """Term and document frequencies of a TF-IDF preprocessor's n-grams, added (or, with
+    sign -1, removed) chunk by chunk; `install` sets the vocabulary and IDF weights that
+    `TfidfPreprocessor.adapt` would learn from the same texts at once (a test compares them).
+    Memory: one entry per distinct n-gram."""
+
+    def __init__(self, preprocessor):
+        import tensorflow as tf
+
+        self.preprocessor = preprocessor
+        self.tokens = tf.constant([], tf.string)
+        self.terms = tf.constant([], tf.int64)
+        self.docs = tf.constant([], tf.int64)
+        self.n_docs = 0
+
+    def add(self, texts, sign=1):
+        import tensorflow as tf
+
+        if len(texts) == 0:
+            return self
+        # The preprocessor's own standardise / split / n-grams, so ids match `encode`.
+        chunk = self.preprocessor._tokens(tf.constant(list(texts), tf.string))
+        unique, index = tf.unique(chunk.flat_values, out_idx=tf.int64)
+        n_unique = tf.size(unique, out_type=tf.int64)
+        terms = tf.math.bincount(index, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
+        # A (document, n-gram) pair counts once towards the document frequency.
+        pairs, _ = tf.unique(chunk.value_rowids() * n_unique + index)
+        docs = tf.math.bincount(pairs % n_unique, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
+        merged, where = tf.unique(tf.concat([self.tokens, unique], 0), out_idx=tf.int64)
+        n_merged = tf.size(merged, out_type=tf.int64)
+        self.terms = tf.math.unsorted_segment_sum(tf.concat([self.terms, sign * terms], 0), where, n_merged)
+        self.docs = tf.math.unsorted_segment_sum(tf.concat([self.docs, sign * docs], 0), where, n_merged)
+        self.tokens = merged
+        self.n_docs += sign * len(texts)
+        return self
+
+    def install(self):
+        """Sets the preprocessor's vocabulary (the `max_tokens - 1` most frequent n-grams,
+        ties by the n-gram in reverse byte order, the OOV slot first) and IDF weights
+        log(1 + n_docs / (1 + doc_freq)) (the OOV slot: their mean), as `adapt` does."""
+        import tensorflow as tf
+
+        p = self.preprocessor
+        oov = p.vectorizer.get_vocabulary()[0]
+        keep = tf.logical_and(tf.not_equal(self.tokens, oov), self.terms > 0)  # 0: only in removed texts
+        tokens = tf.boolean_mask(self.tokens, keep)
+        terms = tf.boolean_mask(self.terms, keep).numpy()
+        docs = tf.boolean_mask(self.docs, keep).numpy()
+        limit = p.max_tokens - 1
+        if len(terms) > limit:
+            # Only n-grams at least as frequent as the limit-th can be chosen: convert those
+            # alone to Python bytes (there can be millions of n-grams).
+            kth = np.partition(terms, len(terms) - limit)[len(terms) - limit]
+            near = terms >= kth
+            tokens, terms, docs = tf.boolean_mask(tokens, near), terms[near], docs[near]
+        tokens = tokens.numpy()
+        order = np.lexsort((tokens, terms))[::-1][:limit]
+        idf = np.log(1.0 + self.n_docs / (1.0 + docs[order].astype(np.float64))).astype(np.float32)
+        oov_idf = tf.reduce_mean(tf.constant(idf)).numpy() if len(idf) else np.float32(0.0)
+        vocabulary = [oov] + [token.decode("utf-8") for token in tokens[order]]
+        p.vectorizer.set_vocabulary(vocabulary, idf_weights=np.concatenate([[oov_idf], idf]).astype(np.float32))
+        p._vocabulary_set()  # the sparse route's n-gram lookup and IDF copy, as after adapt
+        return p
+
+
+@dataclasses.dataclass
+class ScanResult:
+    """What the counting pass learned (see `scan`)."""
+
+    rows: int
+    chunks: int
+    label_counts: Counter  # training rows only
+    validation_cut: object  # None, or the largest held-out key: rows with key <= cut are held out
+    validation_rows: np.ndarray  # row numbers held out, ascending
+    validation_texts: list
+    validation_labels: list
+    adapt_rows: int
+    label_rows: tuple = None  # (label names, ids of every label occurrence, labels per row), training rows
+    dropped_labels: list = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def training_rows(self):
+        return self.rows - len(self.validation_rows)
+
+
+def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_rows=DEFAULT_VALIDATION_ROWS,
+         preprocessor=None, sample_rows=None, collect_label_rows=False, min_label_count=None):
+    """The counting pass over `stream` (see the module docstring); adapts `preprocessor`
+    (a `TfidfPreprocessor`, or None for a family with nothing to learn) on the training rows
+    or on a seeded sample of `sample_rows` of them."""
+    started = time.perf_counter()
+    totals = Counter()
+    held = _Smallest(validation_rows if hold_out else 0)
+    # A sample of training rows: the smallest sample keys among at most `held.k` more rows.
+    sample = _Smallest(sample_rows + held.k) if (sample_rows and preprocessor is not None) else None
+    ngrams = NgramCounts(preprocessor) if (preprocessor is not None and sample is None) else None
+    names, ids, lengths = {}, [], []
+    n_rows = n_chunks = 0
+    for first, texts, labels in stream.chunks():
+        rows = np.arange(first, first + len(texts), dtype=np.int64)
+        for row in labels:
+            totals.update(row)
+        if collect_label_rows:
+            ids.append(np.fromiter((names.setdefault(label, len(names)) for row in labels for label in row), np.int32))
+            lengths.append(np.fromiter((len(row) for row in labels), np.int32, len(labels)))
+        if ngrams is not None:
+            ngrams.add(texts)
+        held.offer(row_keys(rows, seed, _VALIDATION_SALT), rows, texts, labels)
+        if sample is not None:
+            sample.offer(row_keys(rows, seed, _SAMPLE_SALT), rows, texts)
+        n_rows += len(texts)
+        n_chunks += 1
+
+    cut, val_rows, val_texts, val_labels = None, np.empty(0, np.int64), [], []
+    if hold_out:
+        if n_rows < 2:
+            raise KmlcInputError(
+                f"Expected at least 2 rows to hold some out for validation, Received: {n_rows} in "
+                f"'{stream.source}'. Give more rows, or validation data (--val)."
+            )
+        count = min(held.k, max(1, int(round(validation_fraction * n_rows))), n_rows - 1)
+        chosen = held.smallest(count)
+        cut = int(held.keys[chosen].max())
+        val_rows = held.rows[chosen]
+        val_texts = [held.items[i][0] for i in chosen]
+        val_labels = [held.items[i][1] for i in chosen]
+
+    dropped = []
+    if min_label_count:
+        # As --min-label-count in memory: counted over every row, before validation is held out.
+        dropped = sorted(label for label, n in totals.items() if n < min_label_count)
+        if dropped:
+            rare = set(dropped)
+            val_labels = [[label for label in row if label not in rare] for row in val_labels]
+            warnings.warn(
+                f"dropped {len(dropped)} label(s) with fewer than {min_label_count} examples: {_preview(dropped, 10)}",
+                KmlcDataWarning,
+                stacklevel=3,
+            )
+    counts = Counter(totals)
+    counts.subtract(label for row in val_labels for label in row)
+    for label in dropped:
+        counts.pop(label, None)
+
+    label_rows = None
+    if collect_label_rows:
+        ids = np.concatenate(ids) if ids else np.empty(0, np.int32)
+        lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int32)
+        # Training rows only: drop the held-out rows' entries.
+        training = np.ones(n_rows, bool)
+        training[val_rows] = False
+        owner = np.repeat(np.arange(n_rows), lengths)
+        ids, lengths = ids[training[owner]], lengths[training]
+        label_rows = (list(names), ids, lengths)
+
+    adapt_rows = n_rows - len(val_rows)
+    if ngrams is not None:
+        ngrams.add(val_texts, sign=-1).install()
+    elif sample is not None:
+        chosen = sample.smallest(sample_rows, exclude=val_rows)
+        adapt_rows = len(chosen)
+        preprocessor.adapt([sample.items[i][0] for i in chosen])
+    return ScanResult(
+        rows=n_rows, chunks=n_chunks, label_counts=counts, validation_cut=cut, validation_rows=val_rows,
+        validation_texts=val_texts, validation_labels=val_labels, adapt_rows=adapt_rows, label_rows=label_rows,
+        dropped_labels=dropped, seconds=time.perf_counter() - started,
+    )
+
+
+def training_chunks(stream, validation_cut, seed):
+    """(row numbers, texts, label lists) per chunk of the rows that train: all but the rows
+    whose validation key is at most `validation_cut` (None: all rows)."""
+    for first, texts, labels in stream.chunks():
+        rows = np.arange(first, first + len(texts), dtype=np.int64)
+        if validation_cut is not None:
+            train = np.flatnonzero(row_keys(rows, seed, _VALIDATION_SALT) > np.uint64(validation_cut))
+            if len(train) < len(rows):
+                rows, texts, labels = rows[train], [texts[i] for i in train], [labels[i] for i in train]
+        yield rows, texts, labels
+
+
+def auto_mu_from_rows(ids, lengths, counts):
+    """`kmlc.losses.auto_mu` of the training label matrix from its rows' label ids (columns
+    of `counts`), without the dense [rows, labels] matrix: the mean and median of
+    r_ic = (1 / n_c) / sum_j 1 / n_j over the row's labels j, over every positive (i, c)."""
+    inv_n = 1.0 / np.maximum(np.asarray(counts, np.float64), 1.0)
+    entries = inv_n[np.asarray(ids)]
+    lengths = np.asarray(lengths)
+    if entries.size == 0:
+        raise KmlcInputError("Expected training rows with at least one label, Received: none.")
+    filled = lengths[lengths > 0]
+    starts = np.concatenate([[0], np.cumsum(filled)[:-1]])
+    r = entries / np.repeat(np.add.reduceat(entries, starts), filled)
+    return float((r.mean() + np.median(r)) / 2.0)
+
+
+def _needs_auto_mu(clf):
+    from kmlc.losses import get_loss_defaults
+
+    defaults = get_loss_defaults(clf.loss)
+    if "mu" not in defaults:
+        return False
+    mu = (clf.loss_params or {}).get("mu", defaults["mu"])
+    return isinstance(mu, str) and mu.strip().lower() == "auto"
+
+
+# ----------------------------------------------------------------------------- tf.data
+
+
+def training_dataset(stream, result, label_index, preprocessor, *, batch_size, shuffle_rows, seed):
+    """The training pipeline: the file's training rows, read again every epoch."""
+    import tensorflow as tf
+
+    num_labels = len(label_index)
+
+    def generate():
+        for _, texts, labels in training_chunks(stream, result.validation_cut, seed):
+            ids = [[label_index[label] for label in row if label in label_index] for row in labels]
+            # Label ids padded with -1 (one_hot of -1 is a row of zeros): a [rows, labels]
+            # multi-hot chunk would not fit in memory for 10,000 labels.
+            padded = np.full((len(ids), max([1] + [len(row) for row in ids])), -1, np.int32)
+            for i, row in enumerate(ids):
+                padded[i, : len(row)] = row
+            yield np.asarray(texts, dtype=object), padded
+
+    ds = tf.data.Dataset.from_generator(
+        generate,
+        output_signature=(tf.TensorSpec([None], tf.string), tf.TensorSpec([None, None], tf.int32)),
+    )
+    # Row by row, so neither the shuffle nor the batches depend on the chunk size.
+    ds = ds.unbatch().shuffle(shuffle_rows, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.padded_batch(batch_size, padded_shapes=([], [None]), padding_values=("", -1))
+    ds = ds.apply(tf.data.experimental.assert_cardinality(-(-result.training_rows // batch_size)))
+
+    def features(texts, ids):
+        return preprocessor(texts), tf.reduce_sum(tf.one_hot(ids, num_labels, dtype=tf.float32), axis=1)
+
+    ds = ds.map(tf.autograph.experimental.do_not_convert(features), num_parallel_calls=tf.data.AUTOTUNE,
+                deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# ----------------------------------------------------------------------------- fit
+
+
+def _positive_int(name, value, low=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise KmlcInputError(f"Expected {name} to be an integer >= {low}, Received: {value!r}.")
+    return int(value)
+
+
+def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validation_rows=DEFAULT_VALIDATION_ROWS,
+               shuffle_rows=DEFAULT_SHUFFLE_ROWS, min_label_count=None, backup_dir=None, callbacks=None,
+               progress=None):
+    """`TextClassifier.fit_stream` (see there and the module docstring)."""
+    from kmlc.estimator import _check_training_labels, _fingerprint, check_label_lists, check_texts
+
+    if clf.label_groups is not None:
+        raise KmlcInputError(
+            "Expected label_groups=None to train from a stream, Received: label groups "
+            f"{list(clf.label_groups)}. Train label groups in memory (without --stream)."
+        )
+    clf._validate_params()
+    if sample_rows is not None:
+        sample_rows = _positive_int("the adapt sample (stream_sample_rows)", sample_rows)
+        if clf.model != "tfidf":
+            raise KmlcInputError(
+                f"Expected no adapt sample for model '{clf.model}' (only TF-IDF learns a vocabulary), "
+                f"Received: stream_sample_rows={sample_rows}."
+            )
+    shuffle_rows = _positive_int("the shuffle window (stream_shuffle_rows)", shuffle_rows)
+    validation_rows = _positive_int("the held-out validation rows (stream_validation_rows)", validation_rows,
+                                    low=0 if validation_data is not None else 1)
+    if min_label_count is not None:
+        min_label_count = _positive_int("min_label_count", min_label_count)
+    stream = source if isinstance(source, TableStream) else TableStream(source)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise KmlcInputError(
+                f"Expected validation_data=(texts, labels), Received: {type(validation_data).__name__}."
+            )
+        given_texts = check_texts(validation_data[0], "validation texts")
+        given_labels = check_label_lists(validation_data[1], len(given_texts), "validation labels")
+        if not given_texts:
+            raise KmlcInputError("Expected at least one validation text, Received: none.")
+
+    import keras
+
+    from kmlc.backend import configure_runtime
+    from kmlc.labels import LabelEncoder
+    from kmlc.losses import get_loss
+    from kmlc.preprocessing import make_dataset
+    from kmlc.training import f1_metrics
+
+    configure_runtime()  # before the first TensorFlow op
+    keras.utils.set_random_seed(clf.seed)
+    started = time.perf_counter()
+    p = clf.resolved_params()
+    preprocessor = clf._build_preprocessor(p)
+    result = scan(
+        stream, seed=clf.seed, hold_out=validation_data is None, validation_fraction=clf.validation_fraction,
+        validation_rows=validation_rows, preprocessor=preprocessor if clf.model == "tfidf" else None,
+        sample_rows=sample_rows, collect_label_rows=_needs_auto_mu(clf), min_label_count=min_label_count,
+    )
+    if validation_data is None:
+        val_texts, val_labels = result.validation_texts, result.validation_labels
+    else:
+        val_texts, val_labels = given_texts, given_labels
+        if result.dropped_labels:
+            rare = set(result.dropped_labels)
+            val_labels = [[label for label in row if label not in rare] for row in val_labels]
+    if result.training_rows < 1:
+        raise KmlcInputError(f"Expected at least 1 training row, Received: none in '{stream.source}'.")
+
+    clf.label_encoder_ = LabelEncoder.from_counts(result.label_counts, result.training_rows)
+    clf.labels_ = list(clf.label_encoder_.vocabulary_)
+    y_val = clf.label_encoder_.transform(val_labels, unknown="ignore")
+    clf.validation_unseen_labels_ = dict(clf.label_encoder_.unknown_labels(val_labels))
+    # One "row" holding every training label: the checks look at the distinct labels only.
+    _check_training_labels([clf.labels_], clf.validation_unseen_labels_)
+    label_index = {label: i for i, label in enumerate(clf.labels_)}
+    if progress is not None:
+        progress(
+            f"streamed '{stream.source}': {result.rows} rows in {result.chunks} chunk(s) ({result.seconds:.1f} s); "
+            f"training on {result.training_rows}, validating on {len(val_texts)} "
+            f"({'given' if validation_data is not None else 'held out by a hash of seed and row'})"
+            + (f"; TF-IDF vocabulary from {result.adapt_rows} rows" if clf.model == "tfidf" else "")
+            + f"; {len(clf.labels_)} labels"
+        )
+
+    loss_params = dict(clf.loss_params or {})
+    if result.label_rows is not None:
+        names, ids, lengths = result.label_rows
+        # Map the first-seen ids to the encoder's columns; dropped labels leave their rows.
+        column = np.array([label_index.get(name, -1) for name in names] + [-1], np.int64)[ids]
+        owner = np.repeat(np.arange(len(lengths)), lengths)[column >= 0]
+        kept = np.bincount(owner, minlength=len(lengths))
+        loss_params["mu"] = auto_mu_from_rows(column[column >= 0], kept, clf.label_encoder_.counts_)
+    clf.preprocessor_ = preprocessor
+    clf.model_ = clf._build_network(p, len(clf.labels_))
+    clf.loss_ = get_loss(
+        clf.loss, class_counts=clf.label_encoder_.counts_.tolist(), num_samples=result.training_rows, **loss_params
+    )
+    steps_per_epoch = -(-result.training_rows // p["batch_size"])
+    clf.model_.compile(
+        optimizer=clf._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
+        loss=clf.loss_,
+        metrics=f1_metrics(len(clf.labels_), tuned=clf.threshold != "fixed"),
+    )
+    train_ds = training_dataset(
+        stream, result, label_index, preprocessor, batch_size=p["batch_size"], shuffle_rows=shuffle_rows, seed=clf.seed
+    )
+    val_ds = make_dataset(val_texts, preprocessor, y_val, batch_size=clf._predict_batch_size(), cache="auto")
+    fingerprint = None
+    if backup_dir is not None:
+        run = {"stream": stream.identity(), "sample_rows": sample_rows, "validation_rows": validation_rows,
+               "shuffle_rows": shuffle_rows, "min_label_count": min_label_count}
+        fingerprint = _fingerprint(p, [run], [], val_texts, val_labels)
+    clf._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
+    clf.train_seconds_ = time.perf_counter() - started
+
+    clf.n_train_ = result.training_rows
+    val_scores = clf.predict_proba(val_texts)
+    clf._tune(y_val, val_scores)
+    clf.metrics_ = {"validation": clf._evaluate_encoded(val_labels, val_scores)}
+    clf.stream_info_ = {
+        "source": stream.source, "format": stream.kind, "rows": result.rows, "chunks": result.chunks,
+        "chunk_rows": stream.chunk_rows, "training_rows": result.training_rows,
+        "validation_rows": len(val_texts), "validation": "given" if validation_data is not None else "held_out",
+        "validation_cut": result.validation_cut, "adapt_rows": result.adapt_rows if clf.model == "tfidf" else None,
+        "sample_rows": sample_rows, "shuffle_rows": shuffle_rows, "label_sep": stream.label_sep,
+        "dropped_labels": result.dropped_labels, "scan_seconds": round(result.seconds, 3),
+    }
+    clf.stream_validation_ = (val_texts, val_labels)
+    clf.stream_validation_rows_ = result.validation_rows
+    return clf
+
+
+# ----------------------------------------------------------------------------- command line
+
+
+def open_config_stream(config, demo_data):
+    """The `TableStream` of a `kmlc train` config with `stream: true` (None without it), or a
+    clear error for a setting that does not go with streaming: before any work."""
+    given = [key for key in CONFIG_KEYS if config.get(key) is not None]
+    if not config.get("stream"):
+        if given:
+            flags = [f"--{key.replace('_', '-')}" for key in given]
+            raise KmlcInputError(f"Expected --stream with {flags}, Received: no --stream.")
+        return None
+    if config.get("data") in (None, demo_data):
+        raise KmlcInputError(
+            "Expected --data FILE (.csv, .tsv, .jsonl or .parquet) with --stream, Received: the bundled "
+            "demo data, which is generated in memory."
+        )
+    if config.get("label_groups"):
+        raise KmlcInputError(
+            f"Expected one label column with --stream, Received: label groups {list(config['label_groups'])}. "
+            "Train label groups without --stream."
+        )
+    if config.get("drop_duplicates"):
+        raise KmlcInputError(
+            "Expected no --drop-duplicates with --stream (finding repeated texts needs them all in memory), "
+            "Received: --drop-duplicates. Remove duplicates from the file first, or train without --stream."
+        )
+    if config.get("distribute") not in (None, "none"):
+        raise KmlcInputError(
+            f"Expected no --distribute with --stream (a stream trains on one device), Received: "
+            f"--distribute {config['distribute']}."
+        )
+    if config.get("stream_sample_rows") is not None and config.get("model", "tfidf") != "tfidf":
+        raise KmlcInputError(
+            f"Expected no --stream-sample-rows with --model {config.get('model')} (only TF-IDF learns a "
+            f"vocabulary), Received: --stream-sample-rows {config['stream_sample_rows']}."
+        )
+    for key in CONFIG_KEYS:
+        if config.get(key) is not None:
+            low = 0 if (key == "stream_validation_rows" and config.get("val")) else 1
+            _positive_int(f"--{key.replace('_', '-')}", config[key], low=low)
+    return TableStream(
+        config["data"], config.get("text_columns") or ["text"], config.get("label_column") or "labels",
+        config.get("label_sep") or "|", chunk_rows=config.get("stream_chunk_rows") or DEFAULT_CHUNK_ROWS,
+    )
