@@ -119,40 +119,14 @@ class TfidfPreprocessor:
         log(1 + n_docs / (1 + doc_freq)), the OOV slot at the mean IDF) and is installed
         with its public `set_vocabulary`; but the counting is vectorised over whole chunks
         of `batch_size` texts, where TextVectorization deduplicates each document in a
-        `tf.map_fn` (13 s instead of well under 1 s for 6k Reuters documents here). Memory
+        `tf.map_fn` (13 s against 2-3 s for 6k Reuters documents on 2 cores). Memory
         is bounded by the number of distinct n-grams, not by the number of texts.
         """
-        import tensorflow as tf
-
         texts = np.asarray(list(texts), dtype=object).astype(str)
-        tokens = tf.constant([], tf.string)
-        term_counts = tf.constant([], tf.int64)
-        doc_counts = tf.constant([], tf.int64)
+        counts = NgramCounts(self)
         for start in range(0, len(texts), batch_size):
-            chunk = self._tokens(tf.constant(texts[start : start + batch_size]))
-            flat = chunk.flat_values
-            unique, index = tf.unique(flat, out_idx=tf.int64)
-            n_unique = tf.size(unique, out_type=tf.int64)
-            term = tf.math.bincount(index, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
-            # A (document, n-gram) pair counts once towards the document frequency.
-            pairs, _ = tf.unique(chunk.value_rowids() * n_unique + index)
-            docs = tf.math.bincount(pairs % n_unique, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
-            # Merge with the counts so far: one unique over both, then sums per n-gram.
-            merged, where = tf.unique(tf.concat([tokens, unique], 0), out_idx=tf.int64)
-            n_merged = tf.size(merged, out_type=tf.int64)
-            tokens = merged
-            term_counts = tf.math.unsorted_segment_sum(tf.concat([term_counts, term], 0), where, n_merged)
-            doc_counts = tf.math.unsorted_segment_sum(tf.concat([doc_counts, docs], 0), where, n_merged)
-        oov = self.vectorizer.get_vocabulary()[0]  # "[UNK]": a reserved token, never learned
-        tokens, term_counts, doc_counts = tokens.numpy(), term_counts.numpy(), doc_counts.numpy()
-        keep = tokens != oov.encode("utf-8")
-        tokens, term_counts, doc_counts = tokens[keep], term_counts[keep], doc_counts[keep]
-        order = np.lexsort((tokens, term_counts))[::-1][: self.max_tokens - 1]
-        idf = np.log(1.0 + len(texts) / (1.0 + doc_counts[order].astype(np.float64))).astype(np.float32)
-        oov_idf = tf.reduce_mean(tf.constant(idf)).numpy() if len(idf) else np.float32(0.0)
-        vocabulary = [oov] + [token.decode("utf-8") for token in tokens[order]]
-        self.vectorizer.set_vocabulary(vocabulary, idf_weights=np.concatenate([[oov_idf], idf]).astype(np.float32))
-        self._vocabulary_set()
+            counts.add(texts[start : start + batch_size])
+        counts.install()
         return self
 
     def _vocabulary_set(self):
@@ -342,3 +316,70 @@ class TfidfPreprocessor:
                 f"{str(e).splitlines()[0] if str(e) else ''}). Train or copy the model again."
             ) from None
         return preprocessor
+
+
+class NgramCounts:
+    """Term and document frequencies of a TF-IDF preprocessor's n-grams, added (or, with
+    sign -1, removed) chunk by chunk; `install` sets the vocabulary and IDF weights from them.
+    `TfidfPreprocessor.adapt` is `add` over chunks then `install`; `kmlc.streaming` adds a
+    file's chunks and removes its held-out rows. The counting is vectorised over whole
+    chunks (TextVectorization deduplicates each document in a `tf.map_fn`). Memory: one
+    entry per distinct n-gram, not per text."""
+
+    def __init__(self, preprocessor):
+        import tensorflow as tf
+
+        self.preprocessor = preprocessor
+        self.tokens = tf.constant([], tf.string)
+        self.terms = tf.constant([], tf.int64)
+        self.docs = tf.constant([], tf.int64)
+        self.n_docs = 0
+
+    def add(self, texts, sign=1):
+        import tensorflow as tf
+
+        if len(texts) == 0:
+            return self
+        # The preprocessor's own standardise / split / n-grams, so ids match `encode`.
+        chunk = self.preprocessor._tokens(tf.constant(list(texts), tf.string))
+        unique, index = tf.unique(chunk.flat_values, out_idx=tf.int64)
+        n_unique = tf.size(unique, out_type=tf.int64)
+        terms = tf.math.bincount(index, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
+        # A (document, n-gram) pair counts once towards the document frequency.
+        pairs, _ = tf.unique(chunk.value_rowids() * n_unique + index)
+        docs = tf.math.bincount(pairs % n_unique, minlength=n_unique, maxlength=n_unique, dtype=tf.int64)
+        merged, where = tf.unique(tf.concat([self.tokens, unique], 0), out_idx=tf.int64)
+        n_merged = tf.size(merged, out_type=tf.int64)
+        self.terms = tf.math.unsorted_segment_sum(tf.concat([self.terms, sign * terms], 0), where, n_merged)
+        self.docs = tf.math.unsorted_segment_sum(tf.concat([self.docs, sign * docs], 0), where, n_merged)
+        self.tokens = merged
+        self.n_docs += sign * len(texts)
+        return self
+
+    def install(self):
+        """Sets the preprocessor's vocabulary (the `max_tokens - 1` most frequent n-grams,
+        ties by the n-gram in reverse byte order, the OOV slot first) and IDF weights
+        log(1 + n_docs / (1 + doc_freq)) (the OOV slot: their mean), as `adapt` does."""
+        import tensorflow as tf
+
+        p = self.preprocessor
+        oov = p.vectorizer.get_vocabulary()[0]
+        keep = tf.logical_and(tf.not_equal(self.tokens, oov), self.terms > 0)  # 0: only in removed texts
+        tokens = tf.boolean_mask(self.tokens, keep)
+        terms = tf.boolean_mask(self.terms, keep).numpy()
+        docs = tf.boolean_mask(self.docs, keep).numpy()
+        limit = p.max_tokens - 1
+        if len(terms) > limit:
+            # Only n-grams at least as frequent as the limit-th can be chosen: convert those
+            # alone to Python bytes (there can be millions of n-grams).
+            kth = np.partition(terms, len(terms) - limit)[len(terms) - limit]
+            near = terms >= kth
+            tokens, terms, docs = tf.boolean_mask(tokens, near), terms[near], docs[near]
+        tokens = tokens.numpy()
+        order = np.lexsort((tokens, terms))[::-1][:limit]
+        idf = np.log(1.0 + self.n_docs / (1.0 + docs[order].astype(np.float64))).astype(np.float32)
+        oov_idf = tf.reduce_mean(tf.constant(idf)).numpy() if len(idf) else np.float32(0.0)
+        vocabulary = [oov] + [token.decode("utf-8") for token in tokens[order]]
+        p.vectorizer.set_vocabulary(vocabulary, idf_weights=np.concatenate([[oov_idf], idf]).astype(np.float32))
+        p._vocabulary_set()  # the sparse route's n-gram lookup and IDF copy, as after adapt
+        return p
