@@ -761,14 +761,15 @@ class _InterruptHandler:
         read_fd, self.write_fd = os.pipe()
         os.set_blocking(self.write_fd, False)
         self.previous_wakeup_fd = signal.set_wakeup_fd(self.write_fd, warn_on_full_buffer=False)
-        self.previous_handler = signal.signal(signal.SIGTERM, self)
+        self.previous_handlers = {signum: signal.signal(signum, self) for signum in _WATCHED_SIGNALS}
         threading.Thread(target=self._watch, args=(read_fd,), name="kmlc-interrupt-watchdog", daemon=True).start()
         self.installed = True
 
     def uninstall(self):
         if not self.installed:
             return
-        signal.signal(signal.SIGTERM, self.previous_handler)
+        for signum, previous in self.previous_handlers.items():
+            signal.signal(signum, previous)
         signal.set_wakeup_fd(self.previous_wakeup_fd)
         os.close(self.write_fd)  # the watchdog reads end-of-file and ends
         if self.timer is not None:
@@ -776,7 +777,11 @@ class _InterruptHandler:
         self.installed = False
 
     def __call__(self, signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        from kmlc.interrupts import defer
+
+        # While a network trains the interrupt waits for the next batch (kmlc/interrupts.py).
+        if not defer(signum):
+            raise KeyboardInterrupt(f"signal {signum}")
 
     def _watch(self, read_fd):
         with os.fdopen(read_fd, "rb", buffering=0) as pipe:

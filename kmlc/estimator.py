@@ -591,7 +591,8 @@ class TextClassifier:
         backup; sets `history_`, `best_epoch_` and `resumed_from_epoch_`. With a
         `kmlc.distribute.DataParallelPlan`, `fit` runs on its devices, validation on one, and
         `model_` becomes a one-device network afterwards (`distribution_` says how it trained)."""
-        from kmlc.training import NanGuard, TrainingBackup, early_stopping, epoch_is_finite
+        from kmlc.interrupts import deferred_interrupts
+        from kmlc.training import InterruptAtBatchBoundary, NanGuard, TrainingBackup, early_stopping, epoch_is_finite
 
         stopper, guard, backup = early_stopping(p["patience"]), NanGuard(), None
         self.resumed_from_epoch_ = 0
@@ -613,13 +614,16 @@ class TextClassifier:
             backup = TrainingBackup(backup_dir, early_stopping=stopper, fingerprint=fingerprint)
         # Data-parallel: the validation callback first, as it writes the val_* logs the others read.
         first = distribution.callbacks() if distribution is not None else []
-        with distribution.training() if distribution is not None else contextlib.nullcontext():
+        training = distribution.training() if distribution is not None else contextlib.nullcontext()
+        with training, deferred_interrupts():
             history = self.model_.fit(
                 train_ds,
                 validation_data=val_ds if distribution is None else None,
                 epochs=p["epochs"],
                 # The guard first: a diverged epoch must not reach early stopping or the backup.
-                callbacks=first + [guard, stopper] + ([backup] if backup else []) + list(callbacks or []),
+                # An interrupt is raised first thing at a boundary, before any callback writes.
+                callbacks=[InterruptAtBatchBoundary()] + first + [guard, stopper] + ([backup] if backup else [])
+                + list(callbacks or []),
                 shuffle=False,  # the tf.data pipeline shuffles, with the seed
                 verbose=self.verbose,
             )

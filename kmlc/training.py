@@ -200,6 +200,19 @@ class NanGuard(keras.callbacks.TerminateOnNaN):
             self.model.stop_training = True
 
 
+class InterruptAtBatchBoundary(keras.callbacks.Callback):
+    """Raises an interrupt held by `kmlc.interrupts.deferred_interrupts` at the next batch or
+    epoch boundary, where unwinding leaves no native work half-done."""
+
+    def _check(self, *args, **kwargs):
+        from kmlc.interrupts import raise_pending
+
+        raise_pending()
+
+    on_train_batch_end = on_test_batch_end = on_epoch_begin = on_epoch_end = _check
+    on_test_begin = on_train_begin = _check
+
+
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """EarlyStopping (best weights restored) whose counters can be saved and restored, so a
     resumed run stops at the same epoch as an uninterrupted one; a diverged epoch is skipped."""

@@ -365,3 +365,40 @@ def test_a_stuck_process_still_stops_after_sigterm(tmp_path, second_signal):
     assert proc.returncode == 130, err[-2000:]
     assert "stopped by the interrupt watchdog" in err and f"no model was written to '{out}'" in err
     assert list(tmp_path.iterdir()) == []  # neither the model nor its temporary directory
+
+
+def test_interrupts_are_held_while_deferred_and_raised_on_leaving():
+    """`defer` holds a signal only inside `deferred_interrupts()`; leaving raises it once."""
+    from kmlc import interrupts
+
+    assert interrupts.defer(signal.SIGTERM) is False  # outside: the handler must raise itself
+    with pytest.raises(KeyboardInterrupt, match=f"signal {int(signal.SIGTERM)}"):
+        with interrupts.deferred_interrupts():
+            assert interrupts.defer(signal.SIGTERM) is True
+            assert interrupts.defer(signal.SIGINT) is True  # the first one is kept
+    interrupts.raise_pending()  # nothing is left held
+
+
+class SignalAtBatch(keras.callbacks.Callback):
+    """Stands in for a SIGTERM arriving during batch `k`: holds it as the handler would."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.k, self.batches = k, 0
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self.batches += 1
+        if self.batches == self.k:
+            from kmlc.interrupts import defer
+
+            assert defer(signal.SIGTERM)
+
+
+def test_an_interrupt_during_training_stops_at_the_next_batch_boundary(corpus):
+    """Held during batch 2, the interrupt ends training as a KeyboardInterrupt right after
+    that batch, before batch 3 starts: never in the middle of native work."""
+    texts, labels = corpus
+    arrival = SignalAtBatch(2)
+    with pytest.raises(KeyboardInterrupt):
+        kmlc.TextClassifier(seed=5, **RESUMABLE).fit(texts, labels, callbacks=[arrival])
+    assert arrival.batches == 2
