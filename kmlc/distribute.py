@@ -175,8 +175,10 @@ class DataParallelPlan:
     # ------------------------------------------------------------------ data
 
     def steps_per_epoch(self, n_rows):
+        from kmlc.preprocessing import drops_remainder, steps_per_epoch
+
         if self.replicas == 1:
-            return -(-n_rows // self.batch_size)
+            return steps_per_epoch(n_rows, self.batch_size, drops_remainder(n_rows, self.batch_size))
         return n_rows // self.batch_size
 
     def check_training_rows(self, n_rows):

@@ -460,7 +460,7 @@ class TextClassifier:
         from kmlc.backend import configure_runtime
         from kmlc.labels import LabelEncoder
         from kmlc.losses import get_loss
-        from kmlc.preprocessing import make_dataset
+        from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
         from kmlc.splits import iterative_split
         from kmlc.training import f1_metrics
 
@@ -519,17 +519,19 @@ class TextClassifier:
                 y_train=y_train,
                 **(self.loss_params or {}),
             )
-            steps_per_epoch = -(-len(texts) // p["batch_size"])
+            drop_remainder = drops_remainder(len(texts), p["batch_size"])
+            steps = steps_per_epoch(len(texts), p["batch_size"], drop_remainder)
             if distribution is not None:
-                steps_per_epoch = distribution.steps_per_epoch(len(texts))
+                steps = distribution.steps_per_epoch(len(texts))
             self.model_.compile(
-                optimizer=self._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
+                optimizer=self._build_optimizer(p, total_steps=steps * p["epochs"]),
                 loss=self.loss_,
                 metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
             )
         train_ds = make_dataset(
             texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed,
             cache="auto",  # vectorised once, reshuffled each epoch
+            drop_remainder=drop_remainder,
         )
         val_ds = make_dataset(
             val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto"
@@ -792,7 +794,8 @@ class TextClassifier:
         with _PREDICT_LOCK:
             if hasattr(self.preprocessor_, "compiled") and len(texts) <= 4 * batch_size:
                 return self._predict_logits_direct(texts, batch_size)
-            ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size)
+            # Cached (when it fits): vectorised first, so every batch gets one padded shape.
+            ds = make_dataset(texts, self.preprocessor_, batch_size=batch_size, cache="auto")
             return np.asarray(self.model_.predict(ds, verbose=0), dtype=np.float32)
 
     def _predict_logits_direct(self, texts, batch_size):

@@ -846,7 +846,7 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     from kmlc.backend import configure_runtime
     from kmlc.estimator import _fingerprint, check_texts
     from kmlc.losses import GroupedLoss, get_loss
-    from kmlc.preprocessing import make_dataset
+    from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
     from kmlc.splits import iterative_split
 
     clf._validate_params()
@@ -911,15 +911,16 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     clf.group_training_info_ = info
     clf.loss_ = loss.with_weights(weights)
 
-    steps_per_epoch = -(-len(texts) // p["batch_size"])
+    drop_remainder = drops_remainder(len(texts), p["batch_size"])
     tuned = clf.threshold != "fixed"
     clf.model_.compile(
-        optimizer=clf._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
+        optimizer=clf._build_optimizer(p, total_steps=steps_per_epoch(len(texts), p["batch_size"], drop_remainder)
+                                       * p["epochs"]),
         loss=clf.loss_,
         metrics=[_grouped_f1_class()(layout, "micro", tuned), _grouped_f1_class()(layout, "macro", tuned)],
     )
     train_ds = make_dataset(texts, clf.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True,
-                            seed=clf.seed, cache="auto")
+                            seed=clf.seed, cache="auto", drop_remainder=drop_remainder)
     val_ds = make_dataset(val_texts, clf.preprocessor_, y_val, batch_size=clf._predict_batch_size(), cache="auto")
     fingerprint = None
     if backup_dir is not None:

@@ -124,20 +124,23 @@ class TunedF1Score(keras.metrics.Metric):
         )
 
     def result(self):
-        positives = ops.reshape(self.positives, (self.num_labels, self.num_bins))
-        negatives = ops.reshape(self.negatives, (self.num_labels, self.num_bins))
+        # Outside a compiled step (the epoch-end logs) NumPy does the same arithmetic: eager
+        # JAX compiles each of these ops on first use, 0.9 s at the end of a first epoch.
+        concrete = _concrete_values(self.positives, self.negatives)
+        xp = np if concrete is not None else ops
+        positives, negatives = concrete if concrete is not None else (self.positives, self.negatives)
+        positives = xp.reshape(positives, (self.num_labels, self.num_bins))
+        negatives = xp.reshape(negatives, (self.num_labels, self.num_bins))
         # Threshold at bin edge k predicts the bins k..end: reverse cumulative sums.
-        tp = ops.flip(ops.cumsum(ops.flip(positives, axis=1), axis=1), axis=1)
-        fp = ops.flip(ops.cumsum(ops.flip(negatives, axis=1), axis=1), axis=1)
-        fn = ops.sum(positives, axis=1, keepdims=True) - tp
+        tp = xp.flip(xp.cumsum(xp.flip(positives, axis=1), axis=1), axis=1)
+        fp = xp.flip(xp.cumsum(xp.flip(negatives, axis=1), axis=1), axis=1)
+        fn = xp.sum(positives, axis=1, keepdims=True) - tp
         if self.average == "micro":
-            tp, fp, fn = ops.sum(tp, axis=0), ops.sum(fp, axis=0), ops.sum(fn, axis=0)
-            denominator = 2.0 * tp + fp + fn
-            f1 = ops.where(denominator > 0, 2.0 * tp / ops.maximum(denominator, 1e-12), 0.0)
-            return ops.max(f1)
+            tp, fp, fn = xp.sum(tp, axis=0), xp.sum(fp, axis=0), xp.sum(fn, axis=0)
         denominator = 2.0 * tp + fp + fn
-        f1 = ops.where(denominator > 0, 2.0 * tp / ops.maximum(denominator, 1e-12), 0.0)
-        return ops.max(ops.mean(f1, axis=0))
+        f1 = xp.where(denominator > 0, 2.0 * tp / xp.maximum(denominator, 1e-12), 0.0)
+        best = xp.max(f1) if self.average == "micro" else xp.max(xp.mean(f1, axis=0))
+        return ops.convert_to_tensor(np.float32(best)) if concrete is not None else best
 
     def reset_state(self):
         for variable in (self.positives, self.negatives):
@@ -152,6 +155,25 @@ class TunedF1Score(keras.metrics.Metric):
             "name": self.name,
             "dtype": self.dtype,
         }
+
+
+def _concrete_values(*variables):
+    """The variables' values as NumPy arrays when they are concrete (eager code), or None
+    inside a traced or compiled function."""
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        values = [variable.value for variable in variables]
+        if any(isinstance(value, jax.core.Tracer) for value in values):
+            return None
+        return [np.asarray(value) for value in values]
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        if not tf.executing_eagerly():
+            return None
+    return [ops.convert_to_numpy(variable) for variable in variables]
 
 
 def f1_metrics(num_labels, tuned=True):
@@ -213,13 +235,36 @@ class InterruptAtBatchBoundary(keras.callbacks.Callback):
     on_test_begin = on_train_begin = _check
 
 
+def snapshot_weights(model):
+    """A copy of `model.get_weights()` that later training steps leave alone. Under JAX a
+    device copy: `get_weights` converts 5M parameters to NumPy in about 120 ms, where the copy
+    takes a few (and holding the arrays themselves fails, as the train step donates them)."""
+    if keras.backend.backend() == "jax":
+        return [ops.copy(variable.value) for variable in model.weights]
+    return model.get_weights()
+
+
 class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """EarlyStopping (best weights restored) whose counters can be saved and restored, so a
-    resumed run stops at the same epoch as an uninterrupted one; a diverged epoch is skipped."""
+    resumed run stops at the same epoch as an uninterrupted one; a diverged epoch is skipped.
+    The best epoch's weights are kept with `snapshot_weights`."""
+
+    def __init__(self, restore_best_weights=False, **kwargs):
+        super().__init__(restore_best_weights=False, **kwargs)
+        self.keep_best_weights = restore_best_weights
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch_is_finite(logs):
-            super().on_epoch_end(epoch, logs)
+        if not epoch_is_finite(logs):
+            return
+        super().on_epoch_end(epoch, logs)
+        # EarlyStopping moves best_epoch to this epoch on an improvement (and on the first).
+        if self.keep_best_weights and self.best_epoch == epoch:
+            self.best_weights = snapshot_weights(self.model)
+
+    def on_train_end(self, logs=None):
+        super().on_train_end(logs)
+        if self.keep_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
     def get_state(self):
         best = None if self.best is None else float(self.best)

@@ -402,3 +402,25 @@ def test_an_interrupt_during_training_stops_at_the_next_batch_boundary(corpus):
     with pytest.raises(KeyboardInterrupt):
         kmlc.TextClassifier(seed=5, **RESUMABLE).fit(texts, labels, callbacks=[arrival])
     assert arrival.batches == 2
+
+
+class WeightsAtEpochEnd(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def test_early_stopping_keeps_the_best_epochs_weights(corpus):
+    """Training runs `patience` epochs past the best one, then the best epoch's weights come
+    back exactly (the snapshot is a copy: later steps must not change it)."""
+    texts, labels = corpus
+    seen = WeightsAtEpochEnd()
+    clf = kmlc.TextClassifier(seed=5, **RESUMABLE).fit(texts, labels, callbacks=[seen])
+    assert len(seen.weights) > clf.best_epoch_  # it went on past the best epoch
+    best, last = seen.weights[clf.best_epoch_ - 1], seen.weights[-1]
+    assert any(not np.array_equal(a, b) for a, b in zip(best, last))
+    for restored, expected in zip(clf.model_.get_weights(), best):
+        np.testing.assert_array_equal(restored, expected)

@@ -325,3 +325,66 @@ def test_classifier_rejects_a_bad_input_scale(tiny_corpus, bad):
     texts, labels = tiny_corpus
     with pytest.raises(KmlcInputError, match="Expected input_scale to be a positive number"):
         kmlc.TextClassifier(input_scale=bad).fit(texts, labels)
+
+
+def test_cached_batches_share_one_padded_entry_count():
+    """One input shape per run: every cached batch is padded to the same entry count, which
+    holds each batch's real entries (unshuffled: the bucket of the largest batch total;
+    shuffled: the mean total plus BATCH_ENTRIES_SD standard deviations, bucketed)."""
+    from kmlc.preprocessing.tfidf import BATCH_ENTRIES_SD
+
+    p = adapted()
+    texts = TEXTS * 3
+    labels = np.zeros((len(texts), 1), np.float32)
+    sizes = np.array([int(tf.size(p.encode(tf.constant([t]))["ngram_ids"])) for t in texts])
+    for shuffle in (False, True):
+        ds = make_dataset(texts, p, labels, batch_size=4, shuffle=shuffle, seed=1, cache=True)
+        widths = {len(np.asarray(x["ngram_ids"])) for _ in range(3) for x, _ in ds}
+        assert len(widths) == 1
+        totals = [int(np.asarray(x["ngram_counts"]).sum()) for x, _ in ds]
+        if shuffle:
+            variance = 4 * sizes.var() * (len(sizes) - 4) / (len(sizes) - 1)
+            bound = min(4 * sizes.mean() + BATCH_ENTRIES_SD * np.sqrt(variance), np.sort(sizes)[-4:].sum())
+        else:
+            bound = max(sizes[i : i + 4].sum() for i in range(0, len(sizes), 4))
+        assert widths == {int(bucket_size(int(np.ceil(bound))))}
+        assert max(totals) <= widths.pop()
+
+
+def test_a_batch_above_the_padded_count_gets_its_own_bucket():
+    p = adapted()
+    features = p.encode(tf.constant(TEXTS))
+    total = int(tf.size(features["ngram_ids"].flat_values))
+    small = p.collate(features, entries=MIN_BUCKET)  # fewer than the batch holds
+    assert len(np.asarray(small["ngram_ids"])) == int(bucket_size(total)) > MIN_BUCKET
+    wide = p.collate(features, entries=4 * int(bucket_size(total)))
+    assert len(np.asarray(wide["ngram_ids"])) == 4 * int(bucket_size(total))
+    # The padding adds nothing: the same dense vectors either way.
+    np.testing.assert_allclose(densify(wide, p.output_dim), densify(small, p.output_dim))
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_drop_remainder_leaves_out_the_last_partial_batch(cache):
+    from kmlc.preprocessing import drops_remainder, steps_per_epoch
+
+    p = adapted()
+    labels = np.arange(len(TEXTS), dtype=np.float32)[:, None]
+    ds = make_dataset(TEXTS, p, labels, batch_size=4, shuffle=True, seed=3, cache=cache, drop_remainder=True)
+    assert int(ds.cardinality()) == steps_per_epoch(len(TEXTS), 4, drop_remainder=True) == 2
+    epochs = [[int(v) for _, y in ds for v in np.asarray(y)[:, 0]] for _ in range(3)]
+    assert all(len(rows) == 8 and len(set(rows)) == 8 for rows in epochs)
+    assert len({tuple(sorted(rows)) for rows in epochs}) > 1  # other rows left out each epoch
+    # Fewer texts than a batch: nothing is dropped.
+    one = make_dataset(TEXTS[:3], p, labels[:3], batch_size=4, cache=cache, drop_remainder=True)
+    assert [len(np.asarray(y)) for _, y in one] == [3]
+    assert steps_per_epoch(10, 4) == 3 and not drops_remainder(10, 4) and drops_remainder(40, 4)
+
+
+def test_text_array_keeps_python_strings_without_a_fixed_width():
+    from kmlc.preprocessing.pipeline import text_array
+
+    array = text_array(["a", "é" * 5000, np.str_("b"), 7])
+    assert array.dtype == object and [type(t) for t in array] == [str] * 4
+    assert list(array) == ["a", "é" * 5000, "b", "7"]
+    assert list(text_array(np.array([["x", "y"]], dtype=object))) == ["x", "y"]
+    assert list(text_array(t for t in ("p", "q"))) == ["p", "q"]

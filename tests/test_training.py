@@ -64,3 +64,29 @@ def test_tuned_f1_is_the_best_f1_over_bin_edge_thresholds(average):
     assert float(low.result()) > 0.6
     clone = TunedF1Score.from_config(metric.get_config())
     assert clone.get_config() == metric.get_config()
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("average", ["micro", "macro"])
+def test_tuned_f1_is_the_same_eager_and_compiled(average):
+    """Eager `result()` (the epoch-end logs) takes a NumPy path; inside a compiled function it
+    stays in keras.ops: both give the same value."""
+    from kmlc.training import TunedF1Score
+
+    rng = np.random.default_rng(4)
+    y = (rng.random((64, 6)) < 0.3).astype("float32")
+    metric = TunedF1Score(6, average=average)
+    metric.update_state(y, (2 * y - 1 + rng.normal(scale=1.5, size=y.shape)).astype("float32"))
+    eager = float(metric.result())
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        compiled = jax.jit(lambda values: metric.stateless_result(values))([v.value for v in metric.variables])
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        compiled = tf.function(metric.result)()
+    else:
+        pytest.skip("torch runs metrics eagerly: there is no compiled path")
+    assert float(compiled) == pytest.approx(eager, abs=1e-6)

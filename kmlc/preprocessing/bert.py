@@ -200,7 +200,9 @@ class BertPreprocessor:
             raise KmlcInputError(
                 f"Expected a batch of texts (a list of strings), Received: one string {texts[:40]!r}"
             )
-        texts = tf.constant(np.asarray(texts, dtype=object).astype(str).reshape(-1))
+        from kmlc.preprocessing.pipeline import text_array
+
+        texts = tf.constant(text_array(texts))
         return {key: value.numpy() for key, value in self._eager_fn(texts).items()}
 
     def get_config(self):
