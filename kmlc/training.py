@@ -257,8 +257,9 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if not epoch_is_finite(logs):
             return
         super().on_epoch_end(epoch, logs)
-        # EarlyStopping moves best_epoch to this epoch on an improvement (and on the first).
-        if self.keep_best_weights and self.best_epoch == epoch:
+        # EarlyStopping moves best_epoch to this epoch on an improvement (and on the first);
+        # without the monitored value it does nothing, and neither does this.
+        if self.keep_best_weights and self.best_epoch == epoch and (logs or {}).get(self.monitor) is not None:
             self.best_weights = snapshot_weights(self.model)
 
     def on_train_end(self, logs=None):

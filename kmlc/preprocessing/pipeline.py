@@ -67,8 +67,8 @@ def make_dataset(texts, preprocessor, labels=None, *, batch_size=32, shuffle=Fal
     per-text features (ragged where their lengths differ) are kept in memory; each epoch
     then shuffles the example indices, gathers each batch's features and labels and collates
     them. Shuffling is seeded and reshuffles each epoch over all examples, so a seed gives
-    the same batches on every run, the same ones as without the cache. A preprocessor without `encode`/`collate` gets the
-    uncached pipeline.
+    the same batches on every run, the same ones as without the cache. A preprocessor
+    without `encode`/`collate` gets the uncached pipeline.
 
     Cached flat sparse batches (a preprocessor with `flat_batches`) are all padded to one
     entry count, from the examples' sizes (`batch_entries`), so a compiled step sees one
