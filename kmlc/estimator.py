@@ -16,6 +16,9 @@ from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _previe
 FORMAT_VERSION = 1
 _PREDICT_LOCK = threading.RLock()
 MODEL_FAMILIES = ("tfidf", "bert")
+# A sparse TF-IDF validation set whose entries x first-layer units are at most this many
+# floats (256 MB of gathered kernel rows) is validated as one batch: one compiled shape.
+ONE_BATCH_FLOATS = 2**26
 # Settings left as None take their family's default (fit records the values it used).
 FAMILY_DEFAULTS = {
     "tfidf": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 40, "dropout": 0.5, "patience": 5},
@@ -534,7 +537,8 @@ class TextClassifier:
             drop_remainder=drop_remainder,
         )
         val_ds = make_dataset(
-            val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto"
+            val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto",
+            one_batch_entries=self._one_batch_entries(p),
         )
         if distribution is not None:
             train_ds = distribution.training_dataset(train_ds, len(texts))
@@ -729,6 +733,13 @@ class TextClassifier:
                 clipnorm=p["clipnorm"],
             )
         return keras.optimizers.Adam(p["learning_rate"])
+
+    def _one_batch_entries(self, p):
+        """Validation as one batch up to this many sparse TF-IDF entries (see `make_dataset`):
+        the first layer's gathered rows then take at most ONE_BATCH_FLOATS floats."""
+        if self.model == "bert" or p["tfidf_input"] != "sparse":
+            return None
+        return ONE_BATCH_FLOATS // max(int(p["hidden_units"][0]), 1)
 
     def _predict_batch_size(self):
         # Prediction needs no gradients: larger batches, but a BERT batch stays modest.

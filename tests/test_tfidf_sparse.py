@@ -388,3 +388,78 @@ def test_text_array_keeps_python_strings_without_a_fixed_width():
     assert list(array) == ["a", "é" * 5000, "b", "7"]
     assert list(text_array(np.array([["x", "y"]], dtype=object))) == ["x", "y"]
     assert list(text_array(t for t in ("p", "q"))) == ["p", "q"]
+
+
+def test_encoded_bytes_bound_holds_and_spares_the_sample(monkeypatch):
+    import kmlc.preprocessing.pipeline as pipeline
+
+    texts = pipeline.text_array(TEXTS + ["Émile a dit : « ça va » !!", "a b c d e f", "   "])
+    for output in ("sparse", "dense"):
+        p = adapted(output)
+        assert pipeline._nbytes(p.encode(tf.constant(texts))) <= p.encoded_bytes_bound(texts)
+    p = adapted()
+
+    def never(_):
+        raise AssertionError("vectorised a sample although the bound sufficed")
+
+    assert pipeline._cache_fits(texts, never, p)
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", p.encoded_bytes_bound(texts) - 1)
+    assert pipeline._cache_fits(texts, p.encode, p)  # above the bound: the sample decides, and fits
+    monkeypatch.setattr(pipeline, "CACHE_BUDGET_BYTES", 10)
+    assert not pipeline._cache_fits(texts, p.encode, p)
+
+
+def test_encode_all_equals_one_encode_call(monkeypatch):
+    """Chunks on several threads, concatenated in order: the features of one call."""
+    import kmlc.preprocessing.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "ENCODE_CHUNK", 3)
+    p = adapted()
+    texts = pipeline.text_array(TEXTS * 2)
+    whole, chunked = p.encode(tf.constant(texts)), pipeline.encode_all(texts, p.encode)
+    for key in ("ngram_ids", "ngram_weights"):
+        np.testing.assert_array_equal(whole[key].row_splits.numpy(), chunked[key].row_splits.numpy())
+    np.testing.assert_array_equal(whole["ngram_ids"].flat_values.numpy(), chunked["ngram_ids"].flat_values.numpy())
+    np.testing.assert_allclose(
+        whole["ngram_weights"].flat_values.numpy(), chunked["ngram_weights"].flat_values.numpy(), rtol=1e-6
+    )
+
+
+def test_unshuffled_examples_make_one_batch_under_the_entry_budget():
+    p = adapted()
+    texts = TEXTS * 3
+    labels = np.arange(len(texts), dtype=np.float32)[:, None]
+    total = int(tf.size(p.encode(tf.constant(texts))["ngram_ids"].flat_values))
+    one = list(make_dataset(texts, p, labels, batch_size=4, cache=True, one_batch_entries=total))
+    many = list(make_dataset(texts, p, labels, batch_size=4, cache=True, one_batch_entries=total - 1))
+    assert [len(np.asarray(y)) for _, y in one] == [len(texts)]
+    assert [len(np.asarray(y)) for _, y in many] == [4] * 7 + [2]
+    np.testing.assert_array_equal(np.asarray(one[0][1]), np.concatenate([np.asarray(y) for _, y in many]))
+    np.testing.assert_allclose(
+        densify(one[0][0], p.output_dim), np.concatenate([densify(x, p.output_dim) for x, _ in many]), rtol=1e-6
+    )
+    # Training batches (shuffled) keep their size.
+    shuffled = make_dataset(texts, p, labels, batch_size=4, shuffle=True, cache=True, one_batch_entries=10**9)
+    assert [len(np.asarray(y)) for _, y in shuffled] == [4] * 7 + [2]
+
+
+@pytest.mark.backend
+def test_host_glorot_uniform_is_seeded_numpy_on_every_backend():
+    """The TF-IDF network's kernels come from NumPy: the same values on every backend, the
+    Glorot limit, and a config round trip."""
+    from kmlc.models.layers import HostGlorotUniform
+
+    init = HostGlorotUniform(seed=7)
+    values = keras.ops.convert_to_numpy(init((300, 40)))
+    limit = np.sqrt(6.0 / 340)
+    expected = np.random.default_rng(7).random((300, 40), dtype=np.float32) * np.float32(2 * limit) - np.float32(limit)
+    np.testing.assert_array_equal(values, expected)
+    assert values.dtype == np.float32 and np.abs(values).max() <= limit
+    assert abs(values.mean()) < 0.01 and values.var() == pytest.approx(limit**2 / 3, rel=0.05)
+    assert not np.array_equal(values, keras.ops.convert_to_numpy(HostGlorotUniform(seed=8)((300, 40))))
+    assert HostGlorotUniform.from_config(init.get_config()).get_config() == {"seed": 7}
+    model = TfidfMLP(input_dim=30, num_labels=3, hidden_units=(4,), seed=5)
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(model.get_layer("hidden_0").kernel),
+        keras.ops.convert_to_numpy(HostGlorotUniform(seed=5)((30, 4))),
+    )

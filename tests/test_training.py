@@ -90,3 +90,31 @@ def test_tuned_f1_is_the_same_eager_and_compiled(average):
     else:
         pytest.skip("torch runs metrics eagerly: there is no compiled path")
     assert float(compiled) == pytest.approx(eager, abs=1e-6)
+
+
+def test_tuned_f1_of_both_averages_is_each_one_from_one_histogram():
+    """average=("micro", "macro"): one histogram, a dict result equal to the two single
+    metrics; in `compile` it logs micro_f1 / macro_f1 (and their val_ versions)."""
+    from kmlc.training import TunedF1Score
+
+    rng = np.random.default_rng(3)
+    y = (rng.random((70, 4)) < 0.3).astype("float32")
+    logits = (2 * y - 1 + rng.normal(scale=1.5, size=y.shape)).astype("float32")
+    both, micro, macro = TunedF1Score(4, ("micro", "macro")), TunedF1Score(4, "micro"), TunedF1Score(4, "macro")
+    for metric in (both, micro, macro):
+        metric.update_state(y, logits)
+    result = both.result()
+    assert set(result) == {"micro_f1", "macro_f1"} and both.name == "tuned_f1"
+    assert float(result["micro_f1"]) == pytest.approx(float(micro.result()), abs=1e-7)
+    assert float(result["macro_f1"]) == pytest.approx(float(macro.result()), abs=1e-7)
+    assert TunedF1Score.from_config(both.get_config()).get_config() == both.get_config()
+    with pytest.raises(ValueError, match="Expected average 'micro', 'macro' or a tuple of both"):
+        TunedF1Score(4, ("micro", "micro"))
+    with pytest.raises(ValueError, match="Expected average"):
+        TunedF1Score(4, "weighted")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4)])
+    model.compile(optimizer="adam", loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[TunedF1Score(4, ("micro", "macro"))])
+    x = rng.normal(size=(16, 3)).astype("float32")
+    history = model.fit(x, y[:16], validation_data=(x, y[:16]), epochs=1, verbose=0)
+    assert {"micro_f1", "macro_f1", "val_micro_f1", "val_macro_f1"} <= set(history.history)

@@ -1,7 +1,38 @@
 """Backend-neutral layers shared by the kmlc networks (keras.ops only)."""
 
 import keras
+import numpy as np
 from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="kmlc")
+class HostGlorotUniform(keras.initializers.Initializer):
+    """Glorot-uniform values drawn on the host with NumPy from `seed`: U(-limit, limit),
+    limit = sqrt(6 / (fan_in + fan_out)), as `keras.initializers.GlorotUniform`.
+
+    Why not Keras' own: under JAX it draws with `jax.random`, whose first call for each shape
+    is an XLA compile (about 0.25 s each on 2 CPU cores, half a second per TF-IDF network
+    before its first step). NumPy draws 5M values in milliseconds, and the same seed gives
+    the same weights on every backend.
+    """
+
+    def __init__(self, seed=0):
+        self.seed = int(seed)
+
+    def __call__(self, shape, dtype=None):
+        shape = tuple(int(d) for d in shape)
+        if len(shape) < 1:
+            raise ValueError(f"Expected a kernel shape of rank >= 1, Received: {shape}.")
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in = shape[-2] * receptive if len(shape) > 1 else shape[0]
+        fan_out = shape[-1] * receptive
+        limit = np.sqrt(6.0 / max(1.0, fan_in + fan_out))
+        values = np.random.default_rng(self.seed).random(shape, dtype=np.float32)
+        values = (values * np.float32(2.0 * limit) - np.float32(limit)).astype(np.float32, copy=False)
+        return ops.cast(values, dtype or keras.config.floatx())
+
+    def get_config(self):
+        return {"seed": self.seed}
 
 
 @keras.saving.register_keras_serializable(package="kmlc")

@@ -2,7 +2,7 @@
 
 import keras
 
-from kmlc.models.layers import WeightedEmbeddingBag
+from kmlc.models.layers import HostGlorotUniform, WeightedEmbeddingBag
 
 INPUT_MODES = ("sparse", "dense")
 # The input names of the sparse network: the keys of the TF-IDF preprocessor's output.
@@ -55,7 +55,7 @@ class TfidfMLP(keras.Model):
         for i, units in enumerate(hidden_units):
             settings = dict(
                 activation="relu",
-                kernel_initializer=keras.initializers.GlorotUniform(seed=seed + i),
+                kernel_initializer=HostGlorotUniform(seed=seed + i),
                 name=f"hidden_{i}",
             )
             if i == 0 and input_mode == "sparse":
@@ -70,7 +70,7 @@ class TfidfMLP(keras.Model):
         scaling = keras.layers.Rescaling(float(input_scale), name="input_scale") if float(input_scale) != 1.0 else None
         logits_layer = keras.layers.Dense(
             num_labels,
-            kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1000),
+            kernel_initializer=HostGlorotUniform(seed=seed + 1000),
             name="logits",
         )
 

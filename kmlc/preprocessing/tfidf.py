@@ -215,6 +215,17 @@ class TfidfPreprocessor:
             return self._dense(texts)
         return self._sparse(texts)
 
+    def encoded_bytes_bound(self, texts):
+        """An upper bound of the size in bytes of `encode(texts)`, from the texts alone (to
+        decide on caching without vectorising): the standardised text has at most as many
+        UTF-8 bytes as the raw one (ASCII lowercasing, punctuation removed), so at most
+        (bytes + 1) // 2 whitespace-separated tokens, hence at most `ngrams` times that many
+        distinct n-grams, each an int32 id and a float32 weight, plus the ragged row splits."""
+        if self.output == "dense":
+            return len(texts) * self.output_dim * 4
+        tokens = sum((len(text.encode("utf-8")) + 1) // 2 for text in texts)
+        return 8 * self.ngrams * tokens + 2 * 8 * (len(texts) + 1)
+
     @property
     def flat_batches(self):
         """Whether batches are flat non-zero entries, padded (see `batch_entries`)."""
