@@ -91,8 +91,8 @@ class TunedF1Score(keras.metrics.Metric):
         average: "micro", "macro" (the mean over labels of per-label F1 at one shared
             threshold; 0 for a label with no positive and no prediction), or a tuple of
             both: one histogram then serves both, and `result()` is a dict
-            {"micro_f1": ..., "macro_f1": ...} (Keras logs each key; one metric instead of
-            two halves the metric work of every training step).
+            {"micro_f1": ..., "macro_f1": ...} (Keras logs each key; the histogram is
+            updated once a step, not twice).
         num_bins: threshold resolution (240 over [-12, 12]: logit steps of 0.1, i.e.
             probability steps of about 0.025 around 0.5 and much finer towards 0 and 1).
         logit_range: the half-width of the binned logit interval.

@@ -7,7 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 # "auto" caches the vectorised examples in memory when they are estimated to take at most
-# this many bytes (the estimate comes from vectorising the first texts).
+# this many bytes (from the preprocessor's bound on the texts' lengths, or else from
+# vectorising the first texts).
 CACHE_BUDGET_BYTES = 2 * 1024**3
 # Texts vectorised per call when the examples are cached: large chunks make the one pass
 # cheap (the cost is per call), and the chunk size does not change the result.
@@ -123,7 +124,7 @@ def make_dataset(texts, preprocessor, labels=None, *, batch_size=32, shuffle=Fal
     encode, collate = getattr(preprocessor, "encode", None), getattr(preprocessor, "collate", None)
     if cache and encode is not None and collate is not None and len(texts):
         if cache == "auto":
-            cache = _cache_fits(texts, getattr(preprocessor, "compiled_encode", lambda: encode)(), preprocessor)
+            cache = _cache_fits(texts, encode, preprocessor)
     else:
         cache = False
 

@@ -104,7 +104,6 @@ class TfidfPreprocessor:
         self.vectorizer = self._build()
         self.lookup = None  # the n-gram -> id table of the sparse output, built from the vocabulary
         self._compiled = None
-        self._compiled_encode = None
         self._idf = None
 
     def _build(self):
@@ -142,7 +141,6 @@ class TfidfPreprocessor:
         import keras
 
         self._compiled = None
-        self._compiled_encode = None
         self._idf = self._idf_weights()
         if self.output == "sparse":
             vocabulary = [str(token) for token in self.vectorizer.get_vocabulary()]
@@ -195,18 +193,6 @@ class TfidfPreprocessor:
                 self.__call__, input_signature=[tf.TensorSpec([None], tf.string)], autograph=False
             )
         return self._compiled
-
-    def compiled_encode(self):
-        """`encode` as one `tf.function` over a [None] string batch, traced once: each new
-        tf.data pipeline (training, validation, prediction) then calls it instead of tracing
-        the whole vectoriser again (0.3-0.5 s a time)."""
-        import tensorflow as tf
-
-        if getattr(self, "_compiled_encode", None) is None:
-            self._compiled_encode = tf.function(
-                self.encode, input_signature=[tf.TensorSpec([None], tf.string)], autograph=False
-            )
-        return self._compiled_encode
 
     def encode(self, texts):
         """Strings [batch] -> per-document features before batching/padding: ragged
