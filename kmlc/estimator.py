@@ -536,10 +536,7 @@ class TextClassifier:
             cache="auto",  # vectorised once, reshuffled each epoch
             drop_remainder=drop_remainder,
         )
-        val_ds = make_dataset(
-            val_texts, self.preprocessor_, y_val, batch_size=self._predict_batch_size(), cache="auto",
-            one_batch_entries=self._one_batch_entries(p),
-        )
+        val_ds = self._validation_dataset(val_texts, y_val, p)
         if distribution is not None:
             train_ds = distribution.training_dataset(train_ds, len(texts))
             distribution.validate_with(val_ds, lambda network: network.compile(
@@ -734,12 +731,20 @@ class TextClassifier:
             )
         return keras.optimizers.Adam(p["learning_rate"])
 
-    def _one_batch_entries(self, p):
-        """Validation as one batch up to this many sparse TF-IDF entries (see `make_dataset`):
-        the first layer's gathered rows then take at most ONE_BATCH_FLOATS floats."""
-        if self.model == "bert" or p["tfidf_input"] != "sparse":
-            return None
-        return ONE_BATCH_FLOATS // max(int(p["hidden_units"][0]), 1)
+    def _validation_dataset(self, texts, y, p, preprocessor=None):
+        """The validation batches of `fit`, `fit_stream` and grouped fits: vectorised once
+        (cached when it fits) and, for the sparse TF-IDF input, one batch while the first
+        layer's gathered rows take at most ONE_BATCH_FLOATS floats (one compiled validation
+        step instead of a full and a partial batch; see `make_dataset`)."""
+        from kmlc.preprocessing import make_dataset
+
+        one_batch_entries = None
+        if self.model != "bert" and p["tfidf_input"] == "sparse":
+            one_batch_entries = ONE_BATCH_FLOATS // max(int(p["hidden_units"][0]), 1)
+        return make_dataset(
+            texts, preprocessor or self.preprocessor_, y, batch_size=self._predict_batch_size(), cache="auto",
+            one_batch_entries=one_batch_entries,
+        )
 
     def _predict_batch_size(self):
         # Prediction needs no gradients: larger batches, but a BERT batch stays modest.

@@ -921,7 +921,7 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     )
     train_ds = make_dataset(texts, clf.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True,
                             seed=clf.seed, cache="auto", drop_remainder=drop_remainder)
-    val_ds = make_dataset(val_texts, clf.preprocessor_, y_val, batch_size=clf._predict_batch_size(), cache="auto")
+    val_ds = clf._validation_dataset(val_texts, y_val, p)
     fingerprint = None
     if backup_dir is not None:
         fingerprint = _fingerprint({**p, "label_schema": schema.to_config()}, texts, columns, val_texts, val_columns)

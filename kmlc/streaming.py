@@ -456,7 +456,6 @@ def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validatio
     from kmlc.backend import configure_runtime
     from kmlc.labels import LabelEncoder
     from kmlc.losses import get_loss
-    from kmlc.preprocessing import make_dataset
     from kmlc.training import f1_metrics
 
     configure_runtime()  # before the first TensorFlow op
@@ -517,7 +516,7 @@ def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validatio
     train_ds = training_dataset(
         stream, result, label_index, preprocessor, batch_size=p["batch_size"], shuffle_rows=shuffle_rows, seed=clf.seed
     )
-    val_ds = make_dataset(val_texts, preprocessor, y_val, batch_size=clf._predict_batch_size(), cache="auto")
+    val_ds = clf._validation_dataset(val_texts, y_val, p, preprocessor)
     fingerprint = None
     if backup_dir is not None:
         run = {"stream": stream.identity(), "sample_rows": sample_rows, "validation_rows": validation_rows,

@@ -3,4 +3,4 @@
 from kmlc.preprocessing.pipeline import drops_remainder, make_dataset, steps_per_epoch
 from kmlc.preprocessing.tfidf import TfidfPreprocessor
 
-__all__ = ["TfidfPreprocessor", "make_dataset"]
+__all__ = ["TfidfPreprocessor", "drops_remainder", "make_dataset", "steps_per_epoch"]
