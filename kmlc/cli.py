@@ -5,6 +5,7 @@ heavy import happens inside the command functions.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,10 @@ import warnings
 from pathlib import Path
 
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError
+from kmlc.outputs import (
+    METRICS_FILE, MODEL_DIRECTORY, REPORT_DIRECTORY, RESUME_DIRECTORY, SPLIT_DIRECTORY, claim_output, claim_outputs,
+    remove_output,
+)
 
 DEMO_DATA = "demo:support_tickets"
 
@@ -61,6 +66,14 @@ def _add_data_columns(parser, labels=True):
             "--label-sep", metavar="SEP",
             help="separator inside a label cell, or 'auto'. List literals are always read. Default: |",
         )
+
+
+def _add_overwrite(parser, what):
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help=f"replace {what} even when it holds files that kmlc did not write (kept as a backup until the "
+             "new one is complete). Without it, kmlc replaces only its own output and refuses anything else",
+    )
 
 
 def _add_backend(parser):
@@ -183,9 +196,10 @@ def build_parser():
     stream.add_argument("--stream-shuffle-rows", type=int, metavar="N", help="rows of the seeded shuffle window. Default: 50000")
     train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
     train.add_argument(
-        "--report", action=argparse.BooleanOptionalAction, default=True,
-        help="write an evaluation report (HTML, plots) for the validation and test splits to DIR/reports/",
+        "--report", action=argparse.BooleanOptionalAction, default=None,
+        help="write an evaluation report (HTML, plots) for the validation and test splits to DIR/reports/. Default: on",
     )
+    _add_overwrite(train, "--out")
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model directory on labelled data")
     evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
@@ -196,6 +210,7 @@ def build_parser():
         "--report", metavar="DIR",
         help="write report.html, report.md, metrics.json, per_label.csv and PNG plots here",
     )
+    _add_overwrite(evaluate, "the --json file and the --report directory")
     _add_backend(evaluate)
 
     predict = commands.add_parser("predict", help="predict labels; one JSON object per line")
@@ -219,6 +234,7 @@ def build_parser():
     tune.add_argument("--at-least-one", action=argparse.BooleanOptionalAction, default=None,
                       help="give every row its best label when none passes the threshold")
     tune.add_argument("--out", metavar="DIR", help="write the re-tuned model here (default: in place)")
+    _add_overwrite(tune, "--out")
     _add_backend(tune)
 
     export = commands.add_parser(
@@ -243,6 +259,7 @@ def build_parser():
     split.add_argument("--out", required=True, metavar="DIR", help="directory for train.csv, validation.csv, test.csv")
     split.add_argument("--split", type=_comma_floats, default=[0.6, 0.2, 0.2], metavar="F,F,F", help="fractions. Default: 0.6,0.2,0.2")
     split.add_argument("--seed", type=int, default=0, metavar="N", help="seed. Default: 0")
+    _add_overwrite(split, "--out")
     return parser
 
 
@@ -257,7 +274,7 @@ def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
 
         return read_grouped_texts(
             path, LabelSchema(settings["label_groups"]), settings.get("text_columns") or ["text"],
-            settings.get("label_sep") or "|", drop_invalid_rows=bool(settings.get("drop_invalid_rows")),
+            _label_sep(settings), drop_invalid_rows=bool(settings.get("drop_invalid_rows")),
             drop_duplicates=bool(dedupe), min_label_count=min_count,
         )
 
@@ -270,7 +287,7 @@ def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
         source = path
         text_columns = settings.get("text_columns") or ["text"]
         label_column = settings.get("label_column") or "labels"
-        label_sep = settings.get("label_sep") or "|"
+        label_sep = _label_sep(settings)
     data = read_labeled_texts(
         source,
         text_columns=text_columns,
@@ -283,6 +300,13 @@ def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
     if path in (None, DEMO_DATA):
         data.source = DEMO_DATA
     return data
+
+
+def _label_sep(settings):
+    """The separator given (an empty one is refused by the reader), or the default."""
+    from kmlc.data import DEFAULT_LABEL_SEP
+
+    return DEFAULT_LABEL_SEP if settings.get("label_sep") is None else settings["label_sep"]
 
 
 def _label_columns(values):
@@ -319,6 +343,20 @@ def _print_group_lines(m):
                    f"labels predicted {g['n_labels_predicted']}/{g['n_labels']}")
 
 
+def _warn_overlap(metrics, name, source):
+    """Texts of an evaluation split that the model was trained on (files given by the user that
+    overlap: kmlc's own splits keep copies together) make its metrics too good."""
+    k = metrics.get("texts_in_training")
+    if k:
+        warnings.warn(
+            f"{k} of the {metrics['n_examples']} {name} texts ({source}) also occur word for word in the "
+            f"training data: the {name} metrics overstate how the model does on new text. Remove them "
+            "from one of the files (or split one file with `kmlc split`)",
+            KmlcDataWarning,
+            stacklevel=2,
+        )
+
+
 def _print(*args):
     print(*args, flush=True)
 
@@ -335,8 +373,6 @@ def _metric_line(name, m):
 
 
 def cmd_train(args):
-    from kmlc.config import merge_config, read_config, split_config
-
     cli = {
         "data": args.data, "val": args.val, "test": args.test,
         "text_columns": args.text_columns, "label_column": _label_columns(args.label_column), "label_sep": args.label_sep,
@@ -357,16 +393,27 @@ def cmd_train(args):
         "top_k": args.top_k, "at_least_one": args.at_least_one, "min_precision": args.min_precision,
         "group_cutoffs": args.group_cutoffs, "seed": args.seed,
         "verbose": args.verbose, "group_weights": args.group_weights, "drop_invalid_rows": args.drop_invalid_rows,
-        "distribute": args.distribute,
+        "distribute": args.distribute, "report": args.report,
     }
+    target = args.out or args.resume
+    if not target:
+        raise KmlcInputError("Expected --out DIR (or --resume DIR), Received: neither.")
+    # Before any work: the model directory may be written, and no other process writes it.
+    with claim_output(target, MODEL_DIRECTORY, flag="--out" if args.out else "--resume", overwrite=args.overwrite):
+        return _train(args, cli)
+
+
+def _train(args, cli):
+    from kmlc.config import check_data_settings, merge_config, read_config, resolve_label_groups, split_config
+
     file_config = read_config(args.config) if args.config else {}
     config = merge_config({"verbose": 2}, file_config, cli)
     if args.loss_param:
         config["loss_params"] = {**(config.get("loss_params") or {}), **dict(args.loss_param)}
     config, work = _start_or_resume(args, cli, config)
-    from kmlc.config import resolve_label_groups
+    _check_inputs_outside(config, args.out, args.overwrite)
 
-    config = resolve_label_groups(config)
+    config = resolve_label_groups(check_data_settings(config))
     if config.get("label_groups") and config["data"] in (None, DEMO_DATA):
         raise KmlcInputError(
             "Expected --data with the label group columns, Received: the bundled support tickets, "
@@ -378,11 +425,10 @@ def cmd_train(args):
     _select_backend(config.get("backend"))
 
     import keras
-    import numpy as np
 
     from kmlc.estimator import TextClassifier
     from kmlc.labels import LabelEncoder
-    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split
+    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split, text_groups
 
     data_settings, params = split_config(config)
     config["backend"] = keras.backend.backend()
@@ -415,7 +461,7 @@ def cmd_train(args):
         else:
             encoder = LabelEncoder().fit(full.labels)
         y = encoder.transform(full.labels)
-        parts = iterative_split(y, fractions, seed=config["seed"])
+        parts = iterative_split(y, fractions, seed=config["seed"], groups=text_groups(full.texts))
         train, val = full.subset(parts[0]), full.subset(parts[1])
         if test is None and len(parts) > 2:
             test = full.subset(parts[2])
@@ -476,10 +522,14 @@ def _finish_train(args, clf, config, data_settings, out, work, val, test):
         _print(f"resumed after epoch {clf.resumed_from_epoch_} from the backup in {work}/")
     if test is not None:
         clf.metrics_["test"] = clf.evaluate(test.texts, test.labels)
+    for name, data in (("validation", val), ("test", test)):
+        if data is not None:
+            _warn_overlap(clf.metrics_[name], name, data.source)
     clf.metrics_["train_seconds"] = round(clf.train_seconds_, 2)
     clf.metrics_["best_epoch"] = clf.best_epoch_
-    clf.save(out, run_config={k: v for k, v in config.items() if k in data_settings or k == "backend"})
-    if args.report:
+    clf.save(out, run_config={k: v for k, v in config.items() if k in data_settings or k == "backend"},
+             overwrite=args.overwrite)
+    if config["report"]:
         clf.report(val.texts, val.labels, out / "reports" / "validation", title=f"{out.name}: validation split")
         if test is not None:
             clf.report(test.texts, test.labels, out / "reports" / "test", title=f"{out.name}: test split")
@@ -497,15 +547,13 @@ def _finish_train(args, clf, config, data_settings, out, work, val, test):
         _print_group_lines(clf.metrics_["test"])
         if clf.metrics_["test"]["unseen_labels"]:
             _print(f"  test labels never seen in training (counted as misses): {sorted(clf.metrics_['test']['unseen_labels'])}")
-    import shutil
-
-    shutil.rmtree(work, ignore_errors=True)  # the run is complete: nothing left to resume
+    remove_output(work, RESUME_DIRECTORY)  # the run is complete: nothing left to resume
     if config.get("stream"):
         import resource
 
         # ru_maxrss is in KiB on Linux: the most this process held at once.
         _print(f"peak memory (RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    _print(f"saved to {out}/" + (f" (reports in {out / 'reports'}/)" if args.report else ""))
+    _print(f"saved to {out}/" + (f" (reports in {out / 'reports'}/)" if config["report"] else ""))
     return 0
 
 
@@ -546,10 +594,26 @@ def _start_or_resume(args, cli, config):
             f"Expected an interrupted `kmlc train --out {args.resume}` to resume, Received: no "
             f"readable run state at '{work / 'run.yaml'}'."
         ) from None
+    saved.setdefault("report", True)  # a run saved before `report` was a setting
     if args.verbose is not None:
         saved["verbose"] = args.verbose
     args.out = args.resume
     return saved, work
+
+
+def _check_inputs_outside(config, out, overwrite):
+    """With --overwrite, the old content of --out is deleted once the new model is in place:
+    an input file inside it would go with it."""
+    if not overwrite or not out:
+        return
+    root = Path(os.path.abspath(out))
+    for key in ("data", "val", "test"):
+        path = config.get(key)
+        if path and path != DEMO_DATA and root in Path(os.path.abspath(path)).parents:
+            raise KmlcInputError(
+                f"Expected --{key} outside the directory that --out --overwrite replaces, Received: "
+                f"'{path}' inside '{out}'. Move the file, or write the model elsewhere."
+            )
 
 
 def _save_run_state(work, config):
@@ -575,18 +639,22 @@ def _interrupted_message(args):
 
 
 def cmd_evaluate(args):
-    _select_backend(args.backend)
-    from kmlc.estimator import load
-    from kmlc.io import write_json
+    # Both outputs are checked and locked before the model is loaded or anything evaluated.
+    with claim_outputs([(args.json, METRICS_FILE, "--json", args.overwrite),
+                        (args.report, REPORT_DIRECTORY, "--report", args.overwrite)]):
+        _select_backend(args.backend)
+        from kmlc.estimator import load
+        from kmlc.io import write_json
 
-    clf = load(args.model)
-    data = _read(args.data, _eval_settings(args, clf))
-    if args.report:
-        metrics = clf.report(data.texts, data.labels, args.report, title=f"{Path(args.model).name} on {Path(args.data).name}")
-    else:
-        metrics = clf.evaluate(data.texts, data.labels)
-    if args.json:
-        write_json(args.json, metrics)
+        clf = load(args.model)
+        data = _read(args.data, _eval_settings(args, clf))
+        if args.report:
+            metrics = clf.report(data.texts, data.labels, args.report, overwrite=args.overwrite,
+                                 title=f"{Path(args.model).name} on {Path(args.data).name}")
+        else:
+            metrics = clf.evaluate(data.texts, data.labels)
+        if args.json:
+            write_json(args.json, metrics, METRICS_FILE, overwrite=args.overwrite, flag="--json")
     _print(_metric_line(Path(args.data).name, metrics))
     _print_group_lines(metrics)
     if metrics["unseen_labels"]:
@@ -595,20 +663,21 @@ def cmd_evaluate(args):
 
 
 def cmd_tune(args):
-    _select_backend(args.backend)
-    from kmlc.estimator import load
-
-    clf = load(args.model)
-    data = _read(args.data, _eval_settings(args, clf))
-    before = clf.evaluate(data.texts, data.labels)
-    clf.tune_thresholds(
-        data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
-        top_k=args.top_k, at_least_one=args.at_least_one, min_precision=args.min_precision,
-    )
-    after = clf.evaluate(data.texts, data.labels)
-    clf.metrics_ = {**(getattr(clf, "metrics_", None) or {}), "tuning": {"data": str(args.data), **after}}
     out = Path(args.out or args.model)
-    clf.save(out, run_config=_saved_run_config(args.model))
+    with claim_output(out, MODEL_DIRECTORY, flag="--out" if args.out else "--model", overwrite=args.overwrite):
+        _select_backend(args.backend)
+        from kmlc.estimator import load
+
+        clf = load(args.model)
+        data = _read(args.data, _eval_settings(args, clf))
+        before = clf.evaluate(data.texts, data.labels)
+        clf.tune_thresholds(
+            data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
+            top_k=args.top_k, at_least_one=args.at_least_one, min_precision=args.min_precision,
+        )
+        after = clf.evaluate(data.texts, data.labels)
+        clf.metrics_ = {**(getattr(clf, "metrics_", None) or {}), "tuning": {"data": str(args.data), **after}}
+        clf.save(out, run_config=_saved_run_config(args.model), overwrite=args.overwrite)
     _print(_metric_line("before", before))
     _print(_metric_line("after", after))
     _print(f"thresholds ({clf.thresholds_.strategy}) saved to {out}/")
@@ -630,7 +699,7 @@ def _read_predict_input(args):
     texts = list(args.texts)
     if args.input:
         if args.input == "-":
-            texts += [line.rstrip("\n") for line in sys.stdin if line.strip()]
+            texts += _text_lines(sys.stdin.buffer.read(), "standard input")
         elif Path(args.input).suffix.lower() in READERS:
             data = read_labeled_texts(args.input, text_columns=args.text_columns or ["text"], label_column=None, require_labels=False)
             texts += data.texts
@@ -638,18 +707,29 @@ def _read_predict_input(args):
             path = Path(args.input)
             if not path.is_file():
                 raise KmlcInputError(f"Expected an existing --input file, Received: '{path}'.")
-            texts += [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            texts += _text_lines(path.read_bytes(), str(path))
     if not texts:
         raise KmlcInputError("Expected texts to classify, Received: none. Give TEXT arguments or --input FILE.")
     return texts
+
+
+def _text_lines(raw, source):
+    """The non-blank lines of UTF-8 bytes (a byte-order mark is dropped)."""
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from kmlc.data import not_utf8_message
+
+        raise KmlcInputError(not_utf8_message(raw, source)) from None
+    return [line for line in text.splitlines() if line.strip()]
 
 
 def cmd_predict(args):
     _select_backend(args.backend)
     from kmlc.estimator import load
 
+    texts = _read_predict_input(args)  # before loading: bad input fails in a second
     clf = load(args.model)
-    texts = _read_predict_input(args)
     if clf.label_groups is not None:
         from kmlc.groups import prediction_records
 
@@ -672,7 +752,7 @@ def cmd_export(args):
     from kmlc.estimator import load
     from kmlc.export import resolve_version
 
-    resolve_version(args.out, args.version)  # a bad --out or --version fails before loading
+    resolve_version(args.out, args.version, flag="--out")  # a bad --out or --version fails before loading
     target = load(args.model).export(args.out, version=args.version)
     _print(f"SavedModel written to {target}/ (signatures: serving_default, metadata)")
     return 0
@@ -696,21 +776,26 @@ def cmd_info(args):
 
 
 def cmd_split(args):
+    with claim_output(args.out, SPLIT_DIRECTORY, flag="--out", overwrite=args.overwrite):
+        return _split(args)
+
+
+def _split(args):
     from kmlc.io import atomic_directory, write_json
     from kmlc.labels import LabelEncoder
-    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split
+    from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split, text_groups
 
     data = _read(args.data, {"text_columns": args.text_columns, "label_column": _single_label_column(args), "label_sep": args.label_sep})
     encoder = LabelEncoder().fit(data.labels)
     y = encoder.transform(data.labels)
-    parts = iterative_split(y, args.split, seed=args.seed)
+    parts = iterative_split(y, args.split, seed=args.seed, groups=text_groups(data.texts))
     names = SPLIT_NAMES[: len(parts)] if len(parts) <= 3 else [f"part{i}" for i in range(len(parts))]
     report = coverage_report(y, parts, encoder.vocabulary_, names)
-    sep = args.label_sep if args.label_sep not in (None, "auto") else "|"
+    sep = _label_sep({"label_sep": args.label_sep if args.label_sep != "auto" else None})
     clashes = [label for label in encoder.vocabulary_ if sep in label]
     if clashes:
         raise KmlcInputError(f"Expected labels without the separator {sep!r}, Received: {clashes[:5]}. Choose another --label-sep.")
-    with atomic_directory(args.out) as tmp:
+    with atomic_directory(args.out, SPLIT_DIRECTORY, overwrite=args.overwrite, flag="--out") as tmp:
         for name, idx in zip(names, parts):
             data.subset(idx).to_frame(label_sep=sep).to_csv(tmp / f"{name}.csv", index=False)
         write_json(tmp / "split.json", {"seed": args.seed, "fractions": args.split, "source": data.source, "splits": report})
@@ -741,7 +826,7 @@ def _select_backend(name):
 # But Python runs a signal handler only when the main thread returns to the interpreter, and a
 # native wait (XLA, tf.data) may never return or may lose the exception. So a watchdog thread,
 # woken through signal.set_wakeup_fd whatever the main thread is doing, removes what is being
-# written and exits 130 if the process is still alive after this grace period, or at once on a
+# written and exits 128 + the signal (143 for SIGTERM) if the process is still alive after this grace period, or at once on a
 # second signal. Seconds; KMLC_INTERRUPT_GRACE_S overrides.
 INTERRUPT_GRACE_S = 30.0
 _WATCHED_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -752,6 +837,7 @@ class _InterruptHandler:
 
     def __init__(self, args):
         self.args = args
+        self.signum = None  # the first signal received: the exit status is 128 + it
         self.signals_seen = 0
         self.timer = None
         self.installed = False
@@ -779,6 +865,7 @@ class _InterruptHandler:
     def __call__(self, signum, frame):
         from kmlc.interrupts import defer
 
+        self.signum = self.signum or signum
         # While a network trains the interrupt waits for the next batch (kmlc/interrupts.py).
         if not defer(signum):
             raise KeyboardInterrupt(f"signal {signum}")
@@ -792,6 +879,7 @@ class _InterruptHandler:
                 for signum in data:
                     if signum not in _WATCHED_SIGNALS:
                         continue
+                    self.signum = self.signum or signum
                     self.signals_seen += 1
                     if self.signals_seen > 1:
                         self._exit_now()
@@ -807,7 +895,12 @@ class _InterruptHandler:
         try:
             print(_interrupted_message(self.args) + " (stopped by the interrupt watchdog)", file=sys.stderr, flush=True)
         finally:
-            os._exit(130)
+            os._exit(self.exit_status())
+
+    def exit_status(self):
+        """128 + the signal, as a shell reports a process killed by it: 143 for SIGTERM, 130
+        for Ctrl-C (SIGINT)."""
+        return 128 + int(self.signum or signal.SIGINT)
 
 
 def main(argv=None):
@@ -834,7 +927,13 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         print(_interrupted_message(args), file=sys.stderr)
-        return 130
+        return handler.exit_status()
+    except BrokenPipeError:
+        # The reader of our output went away (`kmlc predict ... | head -1`): stop quietly, as
+        # Unix tools do; stdout goes to /dev/null so that the exit's flush does not fail again.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         handler.uninstall()
         warnings.formatwarning = original_format

@@ -135,7 +135,7 @@ def parse_errors(path, source, kind):
             warnings.simplefilter("error", pd.errors.ParserWarning)
             yield
     except UnicodeDecodeError:
-        raise KmlcInputError(_not_utf8_message(path, source)) from None
+        raise KmlcInputError(not_utf8_message(Path(path).read_bytes(), source)) from None
     except pd.errors.ParserWarning:
         raise KmlcInputError(
             f"Expected every row of '{source}' to have as many fields as its header, Received: "
@@ -154,10 +154,9 @@ def parse_errors(path, source, kind):
         ) from None
 
 
-def _not_utf8_message(path, source):
-    """Names the first line that is not UTF-8 and how many there are: one bad line in an
-    otherwise UTF-8 file means mixed encodings (rows pasted from another file)."""
-    raw = Path(path).read_bytes()
+def not_utf8_message(raw, source):
+    """Names the first line of the bytes `raw` that is not UTF-8 and how many there are: one
+    bad line in an otherwise UTF-8 file means mixed encodings (rows pasted from another file)."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return (
             f"Expected a UTF-8 encoded file, Received: UTF-16 text in '{source}'. Re-save it as "
@@ -183,6 +182,29 @@ def _not_utf8_message(path, source):
         f"'{source}' ({kind}; first at line {number}: {snippet!r}). Re-save the file as UTF-8, "
         "e.g. `iconv -f latin1 -t utf-8 in.csv > out.csv`."
     )
+
+
+DEFAULT_LABEL_SEP = "|"
+
+
+def check_label_sep(label_sep):
+    if label_sep != "auto" and (not isinstance(label_sep, str) or not label_sep):
+        raise KmlcInputError(
+            f"Expected a non-empty label separator (e.g. '|') or 'auto', Received: {label_sep!r}. "
+            "A cell that holds one label needs no separator: keep the default."
+        )
+    return label_sep
+
+
+def check_column_roles(text_columns, label_columns):
+    """A column is text or labels, not both: reading the text as labels would make one label
+    per distinct text."""
+    clash = [c for c in label_columns if c is not None and c in set(text_columns)]
+    if clash:
+        raise KmlcInputError(
+            f"Expected label column(s) other than the text column(s) {list(text_columns)}, Received: "
+            f"{clash} as both. Name the label column with --label-column and the text with --text-column."
+        )
 
 
 def _require_columns(frame, columns, source):
@@ -346,10 +368,8 @@ def read_labeled_texts(
     text_columns = tuple(text_columns)
     if not text_columns:
         raise KmlcInputError("Expected at least one text column, Received: none.")
-    if label_sep != "auto" and (not isinstance(label_sep, str) or not label_sep):
-        raise KmlcInputError(
-            f"Expected a non-empty label separator or 'auto', Received: {label_sep!r}."
-        )
+    check_label_sep(label_sep)
+    check_column_roles(text_columns, [label_column])
     name = "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
     frame = read_frame(source, file_format)
     if len(frame) == 0:
@@ -388,27 +408,44 @@ def check_label_cardinality(label_lists, source="<memory>"):
     return distinct
 
 
+def text_hashes(texts):
+    """A 64-bit hash per text (pandas' SipHash, fixed key): equal texts, equal hashes; for
+    finding copies of a text across splits without keeping the texts."""
+    return pd.util.hash_array(np.asarray(list(texts), dtype=object), categorize=False)
+
+
+def count_in(texts, known_hashes):
+    """How many of `texts` have a hash among the sorted unique `known_hashes`."""
+    if known_hashes is None or len(texts) == 0:
+        return 0
+    return int(np.isin(text_hashes(texts), known_hashes, assume_unique=False).sum())
+
+
 def _duplicate_counts(data):
-    """(duplicate rows, of which with labels different from the first copy)."""
-    first_index, duplicates, conflicts = {}, 0, 0
+    """(distinct texts with copies, extra copies, of which with labels different from the
+    first copy)."""
+    first_index, copies, conflicts, repeated = {}, 0, 0, set()
     for i, text in enumerate(data.texts):
         if text not in first_index:
             first_index[text] = i
             continue
-        duplicates += 1
+        copies += 1
+        repeated.add(text)
         if data.labels is not None and set(data.labels[i]) != set(data.labels[first_index[text]]):
             conflicts += 1
-    return duplicates, conflicts
+    return len(repeated), copies, conflicts
 
 
 def _warn_duplicate_texts(data):
-    duplicates, conflicts = _duplicate_counts(data)
-    if not conflicts:
-        return  # exact repeats are harmless (and the bundled demo data has a few)
+    repeated, copies, conflicts = _duplicate_counts(data)
+    if not copies:
+        return
     note = (
-        f"{duplicates} duplicate text(s) in '{data.source}', {conflicts} of them with labels "
-        "different from the first copy (inconsistent annotation); kept all rows. Use "
-        "--drop-duplicates (drop_duplicates=True) to keep only the first copy"
+        f"{repeated} text(s) occur more than once in '{data.source}' ({copies} extra copies"
+        + (f", {conflicts} of them with labels different from the first copy: inconsistent annotation"
+           if conflicts else "")
+        + "); kept all rows. kmlc keeps the copies of a text in one split, so a text is never both "
+        "trained on and tested on; --drop-duplicates (drop_duplicates=True) keeps only the first copy"
     )
     data.notes.append(note)
     warnings.warn(note, KmlcDataWarning, stacklevel=3)
@@ -461,7 +498,7 @@ def summarize(data):
     summary = {
         "source": data.source,
         "rows": n,
-        "duplicate_texts": n - len(set(data.texts)),
+        "duplicate_texts": n - len(set(data.texts)),  # extra copies: rows minus distinct texts
         "text_length_chars_median": float(np.median([len(t) for t in data.texts])) if n else 0.0,
     }
     if data.labels is None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from kmlc.data import count_in, text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
 
 FORMAT_VERSION = 1
@@ -352,13 +353,25 @@ class TextClassifier:
 
     def _validate_params(self):
         from kmlc.losses import LOSS_NAMES
-        from kmlc.thresholds import STRATEGIES
+        from kmlc.thresholds import METRICS, STRATEGIES
 
         def require(condition, expected, received):
             if not condition:
                 raise KmlcInputError(f"Expected {expected}, Received: {received!r}.")
 
         require(self.model in MODEL_FAMILIES, f"model to be one of {MODEL_FAMILIES}", self.model)
+        # Shapes first: the settings below are read as lists and mappings.
+        for name, example in (("hidden_units", "[512, 256]"), ("group_cutoffs", "[35, 8]")):
+            value = getattr(self, name)
+            require(value is None or (isinstance(value, (list, tuple)) and all(
+                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)),
+                f"{name} to be a list of integers (e.g. {example})", value)
+        require(self.label_groups is None or (
+            hasattr(self.label_groups, "__iter__") and not isinstance(self.label_groups, (str, bytes, dict))),
+                "label_groups to be a list of NAME:KIND columns (e.g. ['score:multiclass', 'topics:multilabel'])",
+                self.label_groups)
+        require(self.loss_params is None or isinstance(self.loss_params, dict),
+                "loss_params to be a mapping (e.g. {'gamma': 2})", self.loss_params)
         p = self.resolved_params()
 
         def positive_int(name, value=None):
@@ -366,51 +379,62 @@ class TextClassifier:
             require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
                     f"{name} to be a positive integer", value)
 
+        def number(value):
+            return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
+
         for name in ("max_tokens", "batch_size", "epochs", "sequence_length"):
             positive_int(name)
-        require(isinstance(p["ngrams"], (int, np.integer)) and 1 <= p["ngrams"] <= 5, "ngrams between 1 and 5", p["ngrams"])
-        require(isinstance(p["patience"], (int, np.integer)) and p["patience"] >= 0, "patience >= 0", p["patience"])
+        require(isinstance(p["ngrams"], (int, np.integer)) and not isinstance(p["ngrams"], bool) and 1 <= p["ngrams"] <= 5,
+                "ngrams between 1 and 5", p["ngrams"])
+        require(isinstance(p["patience"], (int, np.integer)) and not isinstance(p["patience"], bool) and p["patience"] >= 0,
+                "patience >= 0", p["patience"])
         require(self.normalize in ("l2", "none"), "normalize to be 'l2' or 'none'", self.normalize)
         require(isinstance(self.sublinear_tf, bool), "sublinear_tf to be True or False", self.sublinear_tf)
         require(self.tfidf_input in ("sparse", "dense"), "tfidf_input to be 'sparse' or 'dense'", self.tfidf_input)
         require(
-            all(isinstance(u, (int, np.integer)) and u >= 1 for u in p["hidden_units"]),
+            all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u >= 1 for u in p["hidden_units"]),
             "hidden_units to be positive integers",
             p["hidden_units"],
         )
-        require(
-            isinstance(self.input_scale, (int, float, np.floating)) and not isinstance(self.input_scale, bool)
-            and np.isfinite(self.input_scale) and self.input_scale > 0,
-            "input_scale to be a positive number",
-            self.input_scale,
-        )
-        require(isinstance(p["dropout"], (int, float)) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
-        require(
-            isinstance(p["learning_rate"], (int, float)) and p["learning_rate"] > 0,
-            "a positive learning_rate",
-            p["learning_rate"],
-        )
+        require(len(p["hidden_units"]) > 0 or self.model != "tfidf" or self.tfidf_input == "dense",
+                "at least one hidden layer with tfidf_input='sparse' (no hidden layer needs tfidf_input='dense')",
+                p["hidden_units"])
+        require(number(self.input_scale) and self.input_scale > 0, "input_scale to be a positive number", self.input_scale)
+        require(number(p["dropout"]) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
+        require(number(p["learning_rate"]) and p["learning_rate"] > 0, "a positive, finite learning_rate",
+                p["learning_rate"])
         require(self.pooling in POOLINGS, f"pooling to be one of {list(POOLINGS)}", self.pooling)
         require(self.mixed_precision in MIXED_PRECISION, f"mixed_precision to be one of {list(MIXED_PRECISION)}", self.mixed_precision)
-        require(isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0, "weight_decay >= 0", self.weight_decay)
-        require(isinstance(self.warmup_fraction, (int, float)) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
-        require(isinstance(self.clipnorm, (int, float)) and self.clipnorm > 0, "a positive clipnorm", self.clipnorm)
+        require(number(self.weight_decay) and self.weight_decay >= 0, "weight_decay >= 0", self.weight_decay)
+        require(number(self.warmup_fraction) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
+        require(number(self.clipnorm) and self.clipnorm > 0, "a positive, finite clipnorm", self.clipnorm)
+        # The BERT settings are checked whatever the family: a wrong value is a mistake even
+        # where it is not used; only the preset's directory is looked at for BERT alone.
+        from kmlc.preprocessing.bert import check_window_settings
+
+        check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
+        require(isinstance(self.freeze_backbone, bool), "freeze_backbone to be True or False", self.freeze_backbone)
+        require(self.preset is None or isinstance(self.preset, str), "preset to be a directory path or None", self.preset)
         if self.model == "bert":
-            from kmlc.preprocessing.bert import check_window_settings
             from kmlc.presets import check_bert_preset, default_bert_preset
 
-            check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
             check_bert_preset(self.preset or default_bert_preset())
         require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
         require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
+        require(self.threshold_metric in METRICS, f"threshold_metric to be one of {list(METRICS)}", self.threshold_metric)
+        require(self.top_k is None or (isinstance(self.top_k, (int, np.integer)) and not isinstance(self.top_k, bool)
+                                       and self.top_k >= 1), "top_k to be a positive integer or None", self.top_k)
+        require(self.at_least_one is None or isinstance(self.at_least_one, bool), "at_least_one to be true, false or None",
+                self.at_least_one)
         require(
             isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1,
             "validation_fraction in (0, 1)",
             self.validation_fraction,
         )
-        require(isinstance(self.seed, (int, np.integer)), "an integer seed", self.seed)
+        require(isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**32,
+                "an integer seed in [0, 2**32)", self.seed)
         require(
-            self.min_precision is None or (isinstance(self.min_precision, (int, float)) and 0 <= self.min_precision <= 1),
+            self.min_precision is None or (number(self.min_precision) and 0 <= self.min_precision <= 1),
             "min_precision in [0, 1] or None",
             self.min_precision,
         )
@@ -464,7 +488,7 @@ class TextClassifier:
         from kmlc.labels import LabelEncoder
         from kmlc.losses import get_loss
         from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
-        from kmlc.splits import iterative_split
+        from kmlc.splits import iterative_split, text_groups
         from kmlc.training import f1_metrics
 
         self._validate_params()
@@ -482,6 +506,7 @@ class TextClassifier:
                 encoder.transform(labels),
                 (1.0 - self.validation_fraction, self.validation_fraction),
                 seed=self.seed,
+                groups=text_groups(texts),  # copies of a text stay on one side
             )
             val_texts = [texts[i] for i in val_idx]
             val_labels = [labels[i] for i in val_idx]
@@ -547,9 +572,10 @@ class TextClassifier:
         self.train_seconds_ = time.perf_counter() - started
 
         self.n_train_ = len(texts)
+        self.training_text_hashes_ = np.unique(text_hashes(texts))
         val_scores = self.predict_proba(val_texts)
         self._tune(y_val, val_scores)
-        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores)}
+        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores, val_texts)}
         return self
 
     def fit_stream(self, source, validation_data=None, *, sample_rows=None, validation_rows=20_000,
@@ -723,13 +749,13 @@ class TextClassifier:
             from kmlc.models.bert import bert_optimizer
 
             return bert_optimizer(
-                p["learning_rate"],
+                float(p["learning_rate"]),
                 total_steps=max(total_steps, 1),
                 warmup_fraction=p["warmup_fraction"],
                 weight_decay=p["weight_decay"],
                 clipnorm=p["clipnorm"],
             )
-        return keras.optimizers.Adam(p["learning_rate"])
+        return keras.optimizers.Adam(float(p["learning_rate"]))
 
     def _validation_dataset(self, texts, y, p, preprocessor=None):
         """The validation batches of `fit`, `fit_stream` and grouped fits: vectorised once
@@ -871,7 +897,7 @@ class TextClassifier:
             return evaluate_grouped(self, texts, labels)
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
-        return self._evaluate_encoded(labels, self.predict_proba(texts))
+        return self._evaluate_encoded(labels, self.predict_proba(texts), texts)
 
     def _evaluation_arrays(self, labels, scores):
         """y_true, y_pred, scores, label names and training counts over the model's labels
@@ -884,8 +910,17 @@ class TextClassifier:
         )
         return y_true, y_pred, scores, list(self.labels_) + sorted(unseen), counts, unseen
 
-    def _evaluate_encoded(self, labels, scores):
-        return self._evaluate_arrays(self._evaluation_arrays(labels, scores))
+    def _evaluate_encoded(self, labels, scores, texts=None):
+        return self.with_training_overlap(self._evaluate_arrays(self._evaluation_arrays(labels, scores)), texts)
+
+    def with_training_overlap(self, metrics, texts):
+        """Adds `texts_in_training` to `metrics`: how many of the evaluated `texts` occur
+        word for word in this model's training data (known in the process that trained it;
+        a loaded model does not keep its training texts, so there it is not added)."""
+        known = getattr(self, "training_text_hashes_", None)
+        if texts is not None and known is not None:
+            metrics["texts_in_training"] = count_in(texts, known)
+        return metrics
 
     def _evaluate_arrays(self, arrays):
         from kmlc.evaluation import evaluate
@@ -898,20 +933,23 @@ class TextClassifier:
         result["unseen_label_positives"] = int(sum(unseen.values()))
         return result
 
-    def report(self, texts, labels, directory, title=None):
+    def report(self, texts, labels, directory, title=None, *, overwrite=False):
         """Evaluates on labelled texts and writes the HTML/Markdown report with its plots
-        (see `kmlc.report.write_report`); returns the metrics."""
+        (see `kmlc.report.write_report`; `overwrite` replaces a directory that holds other
+        files); returns the metrics."""
+        from kmlc.outputs import REPORT_DIRECTORY, check_output
         from kmlc.report import write_report
 
         self._check_fitted()
+        check_output(directory, REPORT_DIRECTORY, overwrite=overwrite)  # before predicting
         if self.label_groups is not None:
             from kmlc.groups import report_grouped
 
-            return report_grouped(self, texts, labels, directory, title=title)
+            return report_grouped(self, texts, labels, directory, title=title, overwrite=overwrite)
         texts = check_texts(texts)
         labels = check_label_lists(labels, len(texts))
         arrays = self._evaluation_arrays(labels, self.predict_proba(texts))
-        metrics = self._evaluate_arrays(arrays)
+        metrics = self.with_training_overlap(self._evaluate_arrays(arrays), texts)
         y_true, y_pred, scores, names, counts, _ = arrays
         thresholds = np.concatenate(
             [self.thresholds_.thresholds, np.full(len(names) - len(self.labels_), np.nan)]
@@ -928,25 +966,29 @@ class TextClassifier:
             title=title or "kmlc evaluation report",
             group_cutoffs=tuple(self.group_cutoffs),
             metrics=metrics,
+            overwrite=overwrite,
         )
         return metrics
 
     # ------------------------------------------------------------------ persistence
 
-    def save(self, directory, run_config=None):
+    def save(self, directory, run_config=None, *, overwrite=False):
         """Writes the model directory atomically (see saved_models/README.md for the layout).
 
         Args:
             run_config: the run's other settings (data paths, columns, split) to record in
                 config.yaml beside the classifier's own settings.
+            overwrite: replace `directory` even when it holds something other than a kmlc
+                model (refused otherwise; a kmlc model directory is always replaced).
         """
         import keras
 
         from kmlc import __version__
         from kmlc.io import atomic_directory, write_json
+        from kmlc.outputs import MODEL_DIRECTORY
 
         self._check_fitted()
-        with atomic_directory(directory) as tmp:
+        with atomic_directory(directory, MODEL_DIRECTORY, overwrite=overwrite) as tmp:
             write_json(
                 tmp / "kmlc.json",
                 {

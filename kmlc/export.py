@@ -67,15 +67,13 @@ def existing_versions(path):
     return sorted(int(p.name) for p in path.iterdir() if p.is_dir() and _VERSION_DIR.match(p.name))
 
 
-def resolve_version(path, version=None):
+def resolve_version(path, version=None, flag=None):
     """The version directory to write: `version`, or 1 + the highest one present (1 when
-    none); a clear error when `path` is a file or `version` already exists."""
-    path = Path(path)
+    none); a clear error when `path` is a file or not writable, or `version` already exists."""
+    from kmlc.outputs import EXPORT_BASE, check_output
+
+    path = check_output(path, EXPORT_BASE, flag=flag)
     version = _check_version(version)
-    if path.exists() and not path.is_dir():
-        raise KmlcInputError(
-            f"Expected --out to be a directory for version subdirectories, Received: '{path}' (a file)."
-        )
     present = existing_versions(path)
     if version is None:
         return (present[-1] + 1) if present else 1
@@ -110,10 +108,11 @@ def export_model(clf, path, version=None):
 
 def _write(clf, path, version):
     from kmlc.io import atomic_directory
+    from kmlc.outputs import EXPORT_VERSION
 
     target = path / str(version)
-    # overwrite=False: a version directory is never replaced (a server may be reading it).
-    with atomic_directory(target, overwrite=False) as tmp:
+    # A version directory is never replaced (a server may be reading it).
+    with atomic_directory(target, EXPORT_VERSION) as tmp:
         archive = build_archive(clf)
         archive.write_out(str(tmp), verbose=False)
     return target

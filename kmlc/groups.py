@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kmlc.data import text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
 from kmlc.labels import KINDS, LabelEncoder
 
@@ -382,16 +383,19 @@ def read_grouped_texts(source, schema, text_columns=("text",), label_sep="|", *,
     """Reads a table with one label column per group into `LabeledTexts` whose `labels` are
     one dict per row ({group: label list}); multiclass rows are checked (row numbers are
     1-based data rows, as a spreadsheet shows)."""
-    from kmlc.data import LabeledTexts, _labels_from_frame, _require_columns, _texts_from_frame, drop_rare_labels, read_frame
+    from kmlc.data import (
+        LabeledTexts, _labels_from_frame, _require_columns, _texts_from_frame, check_column_roles, check_label_sep,
+        drop_rare_labels,
+        read_frame,
+    )
 
     text_columns = (text_columns,) if isinstance(text_columns, str) else tuple(text_columns)
     name = "<DataFrame>" if not isinstance(source, (str, Path)) else str(source)
     frame = read_frame(source)
     if len(frame) == 0:
         raise KmlcInputError(f"Expected at least one data row, Received: a header only in '{name}'.")
-    clash = sorted(set(text_columns) & set(schema.names))
-    if clash:
-        raise KmlcInputError(f"Expected label group columns other than the text columns, Received: {clash}.")
+    check_label_sep(label_sep)
+    check_column_roles(text_columns, schema.names)
     _require_columns(frame, list(text_columns) + schema.names, name)
     texts = _texts_from_frame(frame, text_columns, name)
     columns = {}
@@ -847,7 +851,7 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     from kmlc.estimator import _fingerprint, check_texts
     from kmlc.losses import GroupedLoss, get_loss
     from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
-    from kmlc.splits import iterative_split
+    from kmlc.splits import iterative_split, text_groups
 
     clf._validate_params()
     configure_runtime()
@@ -858,7 +862,8 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     if validation_data is None:
         y_all = GroupedLabelEncoder(schema).fit(columns).transform(columns)
         train_idx, val_idx = iterative_split(
-            y_all, (1.0 - clf.validation_fraction, clf.validation_fraction), seed=clf.seed
+            y_all, (1.0 - clf.validation_fraction, clf.validation_fraction), seed=clf.seed,
+            groups=text_groups(texts),
         )
         val_texts, val_columns = [texts[i] for i in val_idx], subset_columns(columns, val_idx)
         texts, columns = [texts[i] for i in train_idx], subset_columns(columns, train_idx)
@@ -929,9 +934,10 @@ def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callb
     clf._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
     clf.train_seconds_ = time.perf_counter() - started
     clf.n_train_ = len(texts)
+    clf.training_text_hashes_ = np.unique(text_hashes(texts))
     val_scores = _flat_proba(clf, val_texts)
     _tune(clf, y_val, val_scores)
-    clf.metrics_ = {"validation": _evaluate_columns(clf, val_columns, val_scores)}
+    clf.metrics_ = {"validation": clf.with_training_overlap(_evaluate_columns(clf, val_columns, val_scores), val_texts)}
     return clf
 
 
@@ -1090,17 +1096,17 @@ def evaluate_grouped(clf, texts, labels):
 
     clf._check_fitted()
     texts, columns, _ = _check_columns(clf, clf.label_schema_, check_texts(texts), labels)
-    return _evaluate_columns(clf, columns, _flat_proba(clf, texts))
+    return clf.with_training_overlap(_evaluate_columns(clf, columns, _flat_proba(clf, texts)), texts)
 
 
-def report_grouped(clf, texts, labels, directory, title=None):
+def report_grouped(clf, texts, labels, directory, title=None, overwrite=False):
     from kmlc.estimator import check_texts
     from kmlc.report import write_report
 
     clf._check_fitted()
     texts, columns, _ = _check_columns(clf, clf.label_schema_, check_texts(texts), labels)
     scores = _flat_proba(clf, texts)
-    metrics = _evaluate_columns(clf, columns, scores)
+    metrics = clf.with_training_overlap(_evaluate_columns(clf, columns, scores), texts)
     arrays = _group_arrays(clf, columns, scores)
     y_true, y_pred, s, names, counts, _ = _flat_arrays(arrays, clf.label_schema_)
     thresholds = np.concatenate([arrays[g][6] for g in clf.label_schema_.names])
@@ -1108,6 +1114,7 @@ def report_grouped(clf, texts, labels, directory, title=None):
         directory, y_true=y_true, y_pred=y_pred, scores=np.clip(s, 0.0, 1.0), label_names=names,
         train_counts=counts, thresholds=thresholds, history=getattr(clf, "history_", None) or None,
         title=title or "kmlc evaluation report", group_cutoffs=tuple(clf.group_cutoffs), metrics=metrics,
+        overwrite=overwrite,
     )
     return metrics
 

@@ -39,6 +39,7 @@ from kmlc.evaluation import (
     per_label_table,
 )
 from kmlc.io import atomic_directory, write_json
+from kmlc.outputs import REPORT_DIRECTORY, check_output
 
 __all__ = ["write_report", "threshold_sweep", "PLOT_FILES"]
 
@@ -81,14 +82,15 @@ def write_report(
     title: str = "kmlc evaluation report",
     group_cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS,
     metrics: dict | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Writes an evaluation report into ``directory`` and returns its path.
 
     Args:
         directory: the report directory.  It is written atomically and replaced as a
             whole; an existing directory is only replaced if it is empty or holds a
-            previous report (a ``report.html``), so that a model directory passed by
-            mistake is never wiped.
+            previous report and nothing else (see :mod:`kmlc.outputs`), so that a
+            directory passed by mistake is never wiped.
         y_true, y_pred: {0, 1} arrays ``[N, C]`` (N >= 1).
         scores: probabilities ``[N, C]`` (or None: no threshold curves, no ranking
             metrics).
@@ -105,12 +107,13 @@ def write_report(
         group_cutoffs: ``(head_min, medium_min)``, see :func:`kmlc.evaluation.label_groups`.
         metrics: an already computed :func:`kmlc.evaluation.evaluate` dict (written to
             ``metrics.json`` as is); computed when None.
+        overwrite: replace ``directory`` even when it holds other files.
 
     Raises:
         KmlcInputError: bad shapes or values, no rows, an unknown history format, or a
             ``directory`` that holds something other than a report.
     """
-    directory = Path(directory)
+    directory = check_output(directory, REPORT_DIRECTORY, overwrite=overwrite)
     inputs = _check_inputs(
         directory, y_true, y_pred, scores, label_names, train_counts, thresholds,
         history, group_cutoffs, metrics,
@@ -146,7 +149,7 @@ def write_report(
         thr=thr, metrics=metrics, group_summary=group_summary, history=hist, title=str(title),
     )
 
-    with atomic_directory(directory) as tmp:
+    with atomic_directory(directory, REPORT_DIRECTORY, overwrite=overwrite) as tmp:
         write_json(tmp / "metrics.json", metrics)
         table.to_csv(tmp / "per_label.csv", index=False)
         plots = []  # (file name, alt text, caption)
@@ -175,18 +178,6 @@ class _Context:
 
 def _check_inputs(directory, y_true, y_pred, scores, label_names, train_counts, thresholds,
                   history, group_cutoffs, metrics):
-    if directory.exists():
-        if not directory.is_dir():
-            raise KmlcInputError(
-                f"Expected `directory` to be a directory (it is replaced by the report), "
-                f"Received: '{directory}', which is a file"
-            )
-        if any(directory.iterdir()) and not (directory / "report.html").exists():
-            raise KmlcInputError(
-                f"Expected a new directory or a previous report directory, Received: '{directory}', "
-                "which holds other files (a report replaces the whole directory). "
-                "Choose another directory."
-            )
     for name, y in (("y_true", y_true), ("y_pred", y_pred)):
         shape = np.shape(y)
         if len(shape) == 2 and shape[0] == 0:
@@ -856,6 +847,12 @@ def _meta_lines(ctx):
     lines.append(f"Label groups from the {src}: {_cutoff_text(ctx)}.")
     if m.get("unseen_label_positives"):
         lines.append(f"{m['unseen_label_positives']} positive(s) of labels never seen in training count as misses.")
+    if m.get("texts_in_training") is not None:
+        k = m["texts_in_training"]
+        lines.append(
+            f"{k} of the {n} texts also occur in the training data"
+            + (": these figures overstate how the model does on unseen text." if k else ".")
+        )
     return lines
 
 

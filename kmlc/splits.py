@@ -3,6 +3,9 @@
 Iterative stratification places the rarest labels first, so that every split gets its
 share of each label as far as the counts allow; a random split would leave tail labels
 out of the validation and test sets.
+
+Copies of one text stay in one split (`groups`, as scikit-learn's group splitters do): a
+text seen in training and again in the test split would inflate the test metrics.
 """
 
 import warnings
@@ -27,24 +30,55 @@ def _check_fractions(fractions):
     return fractions
 
 
-def iterative_split(label_matrix, fractions=(0.6, 0.2, 0.2), seed=0):
+def text_groups(texts):
+    """A group id per text: exact copies (as the reader normalised them) share one, numbered
+    in order of first occurrence."""
+    ids = {}
+    return np.fromiter((ids.setdefault(text, len(ids)) for text in texts), dtype=np.int64, count=len(texts))
+
+
+def iterative_split(label_matrix, fractions=(0.6, 0.2, 0.2), seed=0, groups=None):
     """Assigns each row to one split.
 
     Args:
         label_matrix: multi-hot array [N, C] (rows with no label are allowed).
         fractions: the share of rows for each split, summing to 1.
         seed: the seed of every random choice (row order and ties).
+        groups: a group id per row (e.g. `text_groups(texts)`): the rows of a group go to
+            one split together. The groups are stratified by the union of their rows'
+            labels, so the fractions are of groups; without repeated ids this is the plain
+            row split.
 
     Returns:
         A list of sorted index arrays, one per fraction; every row is in exactly one.
     """
     y = np.asarray(label_matrix)
     fractions = _check_fractions(fractions)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (y.shape[0],):
+            raise KmlcInputError(
+                f"Expected one group id per row ({y.shape[0]}), Received: shape {groups.shape}."
+            )
+        _, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+        if len(first) < len(groups):
+            # One row per group, in order of first occurrence: the union of its labels.
+            rank = np.empty(len(first), dtype=np.int64)
+            rank[np.argsort(first, kind="stable")] = np.arange(len(first))
+            row_group = rank[inverse.reshape(-1)]
+            group_y = np.zeros((len(first), y.shape[1]), dtype=bool)
+            np.logical_or.at(group_y, row_group, y > 0)
+            parts = _split_rows(group_y, fractions, seed, "distinct texts")
+            return [np.flatnonzero(np.isin(row_group, part)) for part in parts]
+    return _split_rows(y, fractions, seed, "rows")
+
+
+def _split_rows(y, fractions, seed, what):
     n = y.shape[0]
     if n < len(fractions):
         raise KmlcInputError(
-            f"Expected at least {len(fractions)} rows to make {len(fractions)} splits, "
-            f"Received: {n} row(s)."
+            f"Expected at least {len(fractions)} {what} to make {len(fractions)} splits, "
+            f"Received: {n}."
         )
     rng = np.random.RandomState(seed)
     order = rng.permutation(n)

@@ -14,10 +14,12 @@ rows (pandas' chunked readers, pyarrow's `iter_batches`), with the text and labe
    (reservoir sampling by a hash of seed and row: the same rows whatever the chunk size).
 2. **Validation** is `validation_data` when given (in memory). Otherwise a held-out share of the
    streamed rows: the `validation_fraction` share of the rows, but at most `validation_rows`, is
-   held out: the rows with the smallest hash of (seed, row number). The hash makes the choice
-   the same on every pass and for every chunk size; those rows are kept in memory and never
-   trained on. Beyond the cap, the held-out share shrinks (every other row trains). The choice
-   is random, not stratified: a rare label can be missing from the validation rows.
+   held out: the rows with the smallest hash of (seed, text). The hash makes the choice the
+   same on every pass and for every chunk size, and puts every copy of a text on the same side
+   (a copy of the text whose hash is the cut may be left out of both); those rows are kept in
+   memory and never trained on. Beyond the cap, the held-out share shrinks (every other row
+   trains). The choice is random, not stratified: a rare label can be missing from the
+   validation rows.
 3. **Training** reads the file again each epoch through `tf.data` (a generator over chunks,
    then rows): a seeded shuffle window of `shuffle_rows` rows, reshuffled each epoch, batches,
    the preprocessor and the multi-hot labels in a parallel `map`, prefetch; no cache. The
@@ -38,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kmlc.data import text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
 from kmlc.preprocessing.tfidf import NgramCounts  # noqa: F401  (also kmlc.streaming.NgramCounts)
 
@@ -46,7 +49,7 @@ DEFAULT_SHUFFLE_ROWS = 50_000
 DEFAULT_VALIDATION_ROWS = 20_000
 # label_sep="auto" is decided on this many first rows, so the chunk size does not change it.
 PEEK_ROWS = 1_000
-# The validation rows and the adapt sample are drawn by independent hashes of the row number.
+# The validation rows (by text) and the adapt sample (by row number) are drawn by independent hashes.
 _VALIDATION_SALT = 1
 _SAMPLE_SALT = 2
 # The config keys of `kmlc train` (None: the default above).
@@ -71,17 +74,17 @@ class TableStream:
 
     def __init__(self, path, text_columns=("text",), label_column="labels", label_sep="|", *,
                  file_format=None, chunk_rows=DEFAULT_CHUNK_ROWS):
-        from kmlc.data import _require_columns, check_data_file, detect_label_sep
+        from kmlc.data import _require_columns, check_column_roles, check_data_file, check_label_sep, detect_label_sep
 
         if isinstance(text_columns, str):
             text_columns = (text_columns,)
         self.text_columns = tuple(text_columns)
         if not self.text_columns:
             raise KmlcInputError("Expected at least one text column, Received: none.")
-        if label_sep != "auto" and (not isinstance(label_sep, str) or not label_sep):
-            raise KmlcInputError(f"Expected a non-empty label separator or 'auto', Received: {label_sep!r}.")
+        check_label_sep(label_sep)
         if not isinstance(label_column, str) or not label_column:
             raise KmlcInputError(f"Expected one label column name, Received: {label_column!r}.")
+        check_column_roles(self.text_columns, [label_column])
         self.chunk_rows = _positive_int("chunk_rows", chunk_rows)
         self.source = str(path)
         self.path, self.kind = check_data_file(path, file_format)
@@ -183,6 +186,14 @@ def _mix(x):
         return x ^ (x >> np.uint64(31))
 
 
+def keys_of_hashes(hashes, seed, salt):
+    """A pseudo-random 64-bit key per text hash (`kmlc.data.text_hashes`), from (seed, salt):
+    equal texts, equal keys."""
+    offset = _mix(np.array([(int(seed) * 8 + int(salt)) % 2**64], dtype=np.uint64))
+    with np.errstate(over="ignore"):
+        return _mix(np.asarray(hashes, dtype=np.uint64) + offset[0])
+
+
 def row_keys(rows, seed, salt):
     """A pseudo-random 64-bit key per row number, from (seed, salt) only: the same on every
     pass and for any chunking, and distinct for distinct rows (a bijection of the row)."""
@@ -197,6 +208,8 @@ class _Smallest:
 
     def __init__(self, k):
         self.k = int(k)
+        # The smallest key ever turned away or evicted: every row with a smaller key is held.
+        self.dropped_min = np.uint64(np.iinfo(np.uint64).max)
         self.keys = np.empty(0, np.uint64)
         self.rows = np.empty(0, np.int64)
         self.items = []
@@ -205,11 +218,14 @@ class _Smallest:
         if self.k == 0:
             return
         take = np.arange(len(keys)) if len(self.keys) < self.k else np.flatnonzero(keys < self.keys.max())
+        if len(take) < len(keys):
+            self.dropped_min = min(self.dropped_min, np.delete(keys, take).min())
         self.keys = np.concatenate([self.keys, keys[take]])
         self.rows = np.concatenate([self.rows, rows[take]])
         self.items += [tuple(payload[i] for payload in payloads) for i in take]
         if len(self.keys) > self.k:
             keep = np.argpartition(self.keys, self.k - 1)[: self.k]
+            self.dropped_min = min(self.dropped_min, np.delete(self.keys, keep).min())
             self.keys, self.rows = self.keys[keep], self.rows[keep]
             self.items = [self.items[i] for i in keep]
 
@@ -224,6 +240,24 @@ class _Smallest:
             return candidates[:0]
         chosen = candidates[np.argpartition(self.keys[candidates], m - 1)[:m]]
         return chosen[np.argsort(self.rows[chosen])]
+
+
+def _whole_texts(held, chosen, source):
+    """(positions, cut): `chosen` grown or shrunk so that the held-out rows are every row whose
+    key is at most the cut, so every copy of a text is on one side. The reservoir holds every
+    row with a key below the smallest it dropped, so only copies of that key can be missing:
+    that text is then left to training."""
+    cut = held.keys[chosen].max()
+    if cut >= held.dropped_min:
+        below = held.keys < cut
+        if not below.any():
+            raise KmlcInputError(
+                f"Expected more than one distinct text to hold out for validation, Received: "
+                f"'{source}', whose held-out share would be copies of one text. Give --val."
+            )
+        cut = held.keys[below].max()
+    chosen = np.flatnonzero(held.keys <= cut)
+    return chosen[np.argsort(held.rows[chosen])], int(cut)
 
 
 # ----------------------------------------------------------------------------- counting
@@ -244,6 +278,7 @@ class ScanResult:
     label_rows: tuple = None  # (label names, ids of every label occurrence, labels per row), training rows
     dropped_labels: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
+    training_text_hashes: np.ndarray = None  # sorted unique `kmlc.data.text_hashes` of the training rows
 
     @property
     def training_rows(self):
@@ -261,7 +296,7 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
     # A sample of training rows: the smallest sample keys among at most `held.k` more rows.
     sample = _Smallest(sample_rows + held.k) if (sample_rows and preprocessor is not None) else None
     ngrams = NgramCounts(preprocessor) if (preprocessor is not None and sample is None) else None
-    names, ids, lengths = {}, [], []
+    names, ids, lengths, hashes = {}, [], [], []
     n_rows = n_chunks = 0
     for first, texts, labels in stream.chunks():
         rows = np.arange(first, first + len(texts), dtype=np.int64)
@@ -272,7 +307,9 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
             lengths.append(np.fromiter((len(row) for row in labels), np.int32, len(labels)))
         if ngrams is not None:
             ngrams.add(texts)
-        held.offer(row_keys(rows, seed, _VALIDATION_SALT), rows, texts, labels)
+        chunk_hashes = text_hashes(texts)
+        hashes.append(chunk_hashes)
+        held.offer(keys_of_hashes(chunk_hashes, seed, _VALIDATION_SALT), rows, texts, labels)
         if sample is not None:
             sample.offer(row_keys(rows, seed, _SAMPLE_SALT), rows, texts)
         n_rows += len(texts)
@@ -286,8 +323,7 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
                 f"'{stream.source}'. Give more rows, or validation data (--val)."
             )
         count = min(held.k, max(1, int(round(validation_fraction * n_rows))), n_rows - 1)
-        chosen = held.smallest(count)
-        cut = int(held.keys[chosen].max())
+        chosen, cut = _whole_texts(held, held.smallest(count), stream.source)
         val_rows = held.rows[chosen]
         val_texts = [held.items[i][0] for i in chosen]
         val_labels = [held.items[i][1] for i in chosen]
@@ -309,13 +345,15 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
     for label in dropped:
         counts.pop(label, None)
 
+    training = np.ones(n_rows, bool)
+    training[val_rows] = False
+    hashes = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
+    training_text_hashes = np.unique(hashes[training])
     label_rows = None
     if collect_label_rows:
         ids = np.concatenate(ids) if ids else np.empty(0, np.int32)
         lengths = np.concatenate(lengths) if lengths else np.empty(0, np.int32)
         # Training rows only: drop the held-out rows' entries.
-        training = np.ones(n_rows, bool)
-        training[val_rows] = False
         owner = np.repeat(np.arange(n_rows), lengths)
         ids, lengths = ids[training[owner]], lengths[training]
         label_rows = (list(names), ids, lengths)
@@ -330,7 +368,7 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
     return ScanResult(
         rows=n_rows, chunks=n_chunks, label_counts=counts, validation_cut=cut, validation_rows=val_rows,
         validation_texts=val_texts, validation_labels=val_labels, adapt_rows=adapt_rows, label_rows=label_rows,
-        dropped_labels=dropped, seconds=time.perf_counter() - started,
+        dropped_labels=dropped, seconds=time.perf_counter() - started, training_text_hashes=training_text_hashes,
     )
 
 
@@ -340,7 +378,8 @@ def training_chunks(stream, validation_cut, seed):
     for first, texts, labels in stream.chunks():
         rows = np.arange(first, first + len(texts), dtype=np.int64)
         if validation_cut is not None:
-            train = np.flatnonzero(row_keys(rows, seed, _VALIDATION_SALT) > np.uint64(validation_cut))
+            keys = keys_of_hashes(text_hashes(texts), seed, _VALIDATION_SALT)
+            train = np.flatnonzero(keys > np.uint64(validation_cut))
             if len(train) < len(rows):
                 rows, texts, labels = rows[train], [texts[i] for i in train], [labels[i] for i in train]
         yield rows, texts, labels
@@ -489,7 +528,7 @@ def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validatio
         progress(
             f"streamed '{stream.source}': {result.rows} rows in {result.chunks} chunk(s) ({result.seconds:.1f} s); "
             f"training on {result.training_rows}, validating on {len(val_texts)} "
-            f"({'given' if validation_data is not None else 'held out by a hash of seed and row'})"
+            f"({'given' if validation_data is not None else 'held out by a hash of seed and text'})"
             + (f"; TF-IDF vocabulary from {result.adapt_rows} rows" if clf.model == "tfidf" else "")
             + f"; {len(clf.labels_)} labels"
         )
@@ -526,9 +565,10 @@ def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validatio
     clf.train_seconds_ = time.perf_counter() - started
 
     clf.n_train_ = result.training_rows
+    clf.training_text_hashes_ = result.training_text_hashes
     val_scores = clf.predict_proba(val_texts)
     clf._tune(y_val, val_scores)
-    clf.metrics_ = {"validation": clf._evaluate_encoded(val_labels, val_scores)}
+    clf.metrics_ = {"validation": clf._evaluate_encoded(val_labels, val_scores, val_texts)}
     clf.stream_info_ = {
         "source": stream.source, "format": stream.kind, "rows": result.rows, "chunks": result.chunks,
         "chunk_rows": stream.chunk_rows, "training_rows": result.training_rows,
@@ -583,7 +623,10 @@ def open_config_stream(config, demo_data):
         if config.get(key) is not None:
             low = 0 if (key == "stream_validation_rows" and config.get("val")) else 1
             _positive_int(f"--{key.replace('_', '-')}", config[key], low=low)
+    from kmlc.data import DEFAULT_LABEL_SEP
+
+    label_sep = DEFAULT_LABEL_SEP if config.get("label_sep") is None else config["label_sep"]
     return TableStream(
         config["data"], config.get("text_columns") or ["text"], config.get("label_column") or "labels",
-        config.get("label_sep") or "|", chunk_rows=config.get("stream_chunk_rows") or DEFAULT_CHUNK_ROWS,
+        label_sep, chunk_rows=config.get("stream_chunk_rows") or DEFAULT_CHUNK_ROWS,
     )

@@ -315,12 +315,22 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
     BEST = "best_weights.npz"
 
     def __init__(self, backup_dir, early_stopping=None, fingerprint=None):
+        from kmlc.outputs import BACKUP_DIRECTORY, check_output
+
+        # Before training: a directory that is not a backup is refused, never deleted.
+        check_output(backup_dir, BACKUP_DIRECTORY, flag="backup_dir")
         super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
         self.early_stopping = early_stopping
         self.fingerprint = fingerprint
         self.epoch_logs = []
         self.resumed_from_epoch = 0
         self._saved_best_epoch = None
+
+    def on_train_end(self, logs=None):
+        from kmlc.outputs import BACKUP_DIRECTORY, remove_output
+
+        # Keras removes the whole directory; this removes it only while it holds the backup alone.
+        remove_output(self.backup_dir, BACKUP_DIRECTORY)
 
     @classmethod
     def read_state(cls, backup_dir):
@@ -383,13 +393,14 @@ class TrainingBackup(keras.callbacks.BackupAndRestore):
         import numpy as np
 
         from kmlc.io import atomic_directory
+        from kmlc.outputs import BACKUP_DIRECTORY
 
         es = self.early_stopping
         es_state = None
         if es is not None:
             es_state = {**es.get_state(), "has_best_weights": es.best_weights is not None}
         old = Path(self.backup_dir)
-        with atomic_directory(self.backup_dir) as tmp:
+        with atomic_directory(self.backup_dir, BACKUP_DIRECTORY) as tmp:
             self.model.save_weights(str(tmp / "latest.weights.h5"))
             (tmp / "training_metadata.json").write_text(json.dumps({"epoch": self._current_epoch, "batch": 0}))
             if es_state and es_state["has_best_weights"]:

@@ -53,12 +53,21 @@ def test_save_load_gives_the_same_probabilities(fitted, tiny_corpus_module, tmp_
     assert not list(tmp_path.glob(".model.*")), "temporary directories left behind"
 
 
-def test_saving_over_an_existing_model_replaces_it(fitted, tmp_path):
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "stale.txt").write_text("old")
+def test_saving_over_an_existing_model_replaces_it_and_nothing_else(fitted, tmp_path):
     fitted.save(tmp_path / "model")
-    assert not (tmp_path / "model" / "stale.txt").exists()
-    assert (tmp_path / "model" / "model.keras").is_file()
+    first = (tmp_path / "model" / "kmlc.json").read_text()
+    fitted.save(tmp_path / "model")  # a kmlc model directory is kmlc's own: replaced
+    assert (tmp_path / "model" / "model.keras").is_file() and (tmp_path / "model" / "kmlc.json").read_text() != ""
+    assert json.loads(first)["files"].keys() == json.loads((tmp_path / "model" / "kmlc.json").read_text())["files"].keys()
+    # A file kmlc did not write makes it the user's directory: refused, untouched ...
+    (tmp_path / "model" / "notes.txt").write_text("mine")
+    with pytest.raises(KmlcInputError, match=r"also holds files kmlc did not write \['notes.txt'\].*overwrite=True"):
+        fitted.save(tmp_path / "model")
+    assert (tmp_path / "model" / "notes.txt").read_text() == "mine"
+    # ... unless replaced on purpose.
+    fitted.save(tmp_path / "model", overwrite=True)
+    assert not (tmp_path / "model" / "notes.txt").exists() and (tmp_path / "model" / "model.keras").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # no backup, no lock left
 
 
 def test_a_failed_save_leaves_the_previous_model(fitted, tmp_path, monkeypatch):

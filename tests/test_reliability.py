@@ -303,6 +303,7 @@ def test_resume_without_an_interrupted_run_and_with_settings(tmp_path, capsys):
 def test_reports_and_json_are_written_atomically(tmp_path, monkeypatch):
     """A failure while writing leaves the previous file or directory, never half of one."""
     from kmlc import io
+    from kmlc.outputs import REPORT_DIRECTORY
 
     io.write_json(tmp_path / "m.json", {"a": 1})
     real_dump = json.dumps
@@ -312,7 +313,7 @@ def test_reports_and_json_are_written_atomically(tmp_path, monkeypatch):
     monkeypatch.setattr(io.json, "dumps", real_dump)
     assert json.loads((tmp_path / "m.json").read_text()) == {"a": 1}
     with pytest.raises(KeyboardInterrupt):
-        with io.atomic_directory(tmp_path / "report") as tmp:
+        with io.atomic_directory(tmp_path / "report", REPORT_DIRECTORY) as tmp:
             (tmp / "report.html").write_text("half")
             raise KeyboardInterrupt
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json"]
@@ -323,12 +324,13 @@ import signal, sys, time
 from pathlib import Path
 import kmlc.cli as cli
 from kmlc.io import atomic_directory
+from kmlc.outputs import MODEL_DIRECTORY
 
 def stuck_train(args):
     # Writes a model directory, then waits where Python cannot run its signal handler, as
     # in a native wait that never returns: the main thread blocks the signals (the kernel
     # delivers them to another thread) and sleeps.
-    with atomic_directory(Path(args.out)) as tmp:
+    with atomic_directory(Path(args.out), MODEL_DIRECTORY) as tmp:
         (tmp / "kmlc.json").write_text("{}")
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
         print("writing", flush=True)
@@ -342,7 +344,7 @@ sys.exit(cli.main(["train", "--out", sys.argv[1]]))
 @pytest.mark.parametrize("second_signal", [False, True])
 def test_a_stuck_process_still_stops_after_sigterm(tmp_path, second_signal):
     """When the interrupt cannot unwind the process (its main thread never returns to the
-    interpreter), the watchdog removes the half-written directory and exits 130 after the
+    interpreter), the watchdog removes the half-written directory and exits 143 after the
     grace period, or at once on a second SIGTERM."""
     out = tmp_path / "model"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "KMLC_INTERRUPT_GRACE_S": "60" if second_signal else "2"}
@@ -362,7 +364,7 @@ def test_a_stuck_process_still_stops_after_sigterm(tmp_path, second_signal):
         _, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err[-2000:]
+    assert proc.returncode == 143, err[-2000:]
     assert "stopped by the interrupt watchdog" in err and f"no model was written to '{out}'" in err
     assert list(tmp_path.iterdir()) == []  # neither the model nor its temporary directory
 

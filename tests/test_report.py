@@ -160,7 +160,7 @@ def test_bad_input_is_refused_before_anything_is_written(tmp_path):
         write_report(tmp_path / "r", y_true=y, y_pred=y, scores=scores, label_names=names, thresholds=[0.5, 0.5])
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.h5").write_text("precious")
-    with pytest.raises(KmlcInputError, match="holds other files"):
+    with pytest.raises(KmlcInputError, match=r"kmlc did not write \(it holds \[.weights.h5.\]\); nothing was changed"):
         write_report(tmp_path / "model", y_true=y, y_pred=y, scores=scores, label_names=names)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     assert (tmp_path / "model" / "weights.h5").read_text() == "precious"

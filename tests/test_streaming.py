@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 import kmlc
-from kmlc.data import read_labeled_texts
+from kmlc.data import read_labeled_texts, text_hashes
 from kmlc.datasets.synthetic import make_long_tail
 from kmlc.errors import KmlcDataWarning, KmlcInputError
 from kmlc.labels import LabelEncoder
-from kmlc.streaming import NgramCounts, TableStream, auto_mu_from_rows, row_keys, scan, training_chunks
+from kmlc.streaming import NgramCounts, TableStream, auto_mu_from_rows, keys_of_hashes, scan, training_chunks
 
 TINY = dict(hidden_units=(8,), max_tokens=300, epochs=2, batch_size=16, verbose=0)
 
@@ -123,9 +123,27 @@ def test_held_out_rows_are_seeded_capped_and_never_train(table):
     np.testing.assert_array_equal(again.validation_rows, result.validation_rows)
     other = scan(stream, seed=1, validation_fraction=0.2, validation_rows=25)
     assert len(set(other.validation_rows) & set(result.validation_rows)) < 10
-    # The held-out rows are the smallest keys of (seed, row): not the file's first rows.
-    keys = row_keys(np.arange(300), 0, 1)
+    # The held-out rows are the smallest keys of (seed, text): not the file's first rows.
+    texts, _ = _all_chunks(stream)
+    keys = keys_of_hashes(text_hashes(texts), 0, 1)
     np.testing.assert_array_equal(np.sort(np.argsort(keys)[:25]), result.validation_rows)
+
+
+def test_held_out_rows_keep_the_copies_of_a_text_together(tmp_path):
+    """Each text three times (a comment collection repeats short texts): every copy of a text
+    is held out or trains, never both, under the cap and without it."""
+    frame = _frame(n_rows=100)
+    frame = pd.concat([frame] * 3, ignore_index=True)
+    path = write_table(tmp_path, "csv", frame)
+    for cap in (20_000, 25, 7):
+        stream = TableStream(path, chunk_rows=40)
+        result = scan(stream, seed=2, validation_fraction=0.2, validation_rows=cap)
+        held = set(result.validation_texts)
+        trained = [t for _, texts, _ in training_chunks(stream, result.validation_cut, 2) for t in texts]
+        assert held and not held & set(trained)
+        assert len(result.validation_texts) == 3 * len(held)  # all three copies of each held-out text
+        assert len(trained) + len(result.validation_texts) == 300 and result.training_rows == len(trained)
+        assert len(result.validation_texts) <= cap
 
 
 def test_sample_adapt_is_seeded_excludes_validation_and_ignores_chunking(table):
@@ -264,7 +282,9 @@ def test_stream_trains_bert(tmp_path, tiny_bert_preset):
     frame.to_csv(tmp_path / "d.csv", index=False)
     clf = kmlc.TextClassifier(model="bert", preset=str(tiny_bert_preset), sequence_length=16, epochs=1, batch_size=8,
                               verbose=0).fit_stream(TableStream(tmp_path / "d.csv", chunk_rows=16))
-    assert clf.n_train_ == 32 and clf.predict_proba(["cheap pizza"]).shape == (1, 3)
+    # 20% of 40 rows is 8, but the 10 copies of a held-out text stay together: 10 validate.
+    assert clf.n_train_ == 30 and clf.predict_proba(["cheap pizza"]).shape == (1, 3)
+    assert len(clf.stream_validation_[0]) == 10 and len(set(clf.stream_validation_[0])) == 1
 
 
 # ----------------------------------------------------------------------------- bad inputs
@@ -305,7 +325,7 @@ def test_cli_refuses_bad_combinations_before_any_work(table, capsys):
         (["--stream-sample-rows", "10"], "Expected --stream with ['--stream-sample-rows'], Received: no --stream."),
         (["--stream", "--label-column", "a:multiclass", "--label-column", "b:multilabel"],
          "Expected one label column with --stream, Received: label groups"),
-        (["--stream", "--stream-shuffle-rows", "0"], "Expected --stream-shuffle-rows to be an integer >= 1, Received: 0."),
+        (["--stream", "--stream-shuffle-rows", "0"], "Expected stream_shuffle_rows (--stream-shuffle-rows) to be a positive integer, Received: 0."),
         (["--stream", "--model", "bert", "--stream-sample-rows", "5"], "Expected no --stream-sample-rows with --model bert"),
         (["--stream", "--text-column", "body"], "Expected column(s) ['body']"),
     ]:
