@@ -21,6 +21,7 @@ an earlier run (on the same backend) and exits 1 when one exceeds `--tolerance` 
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -134,6 +135,14 @@ def _numbers(obj, prefix=""):
         yield prefix, float(obj)
 
 
+def _difference(a, b):
+    """|a - b|, with two NaNs equal (a multiclass column has no threshold) and one NaN as far
+    as can be."""
+    if math.isnan(a) or math.isnan(b):
+        return 0.0 if math.isnan(a) and math.isnan(b) else math.inf
+    return abs(a - b)
+
+
 def compare(old, new, tolerance):
     """The largest difference per run, and the paths over `tolerance`."""
     worst, bad = {}, []
@@ -144,7 +153,7 @@ def compare(old, new, tolerance):
         after = dict(_numbers(result))
         if before.keys() != after.keys():
             bad.append(f"{run}: different keys {sorted(set(before) ^ set(after))[:5]}")
-        diffs = {k: abs(after[k] - before[k]) for k in before.keys() & after.keys()}
+        diffs = {k: _difference(before[k], after[k]) for k in before.keys() & after.keys()}
         key = max(diffs, key=diffs.get) if diffs else None
         worst[run] = (key, diffs.get(key, 0.0))
         bad += [f"{run}.{k}: {before[k]} -> {after[k]}" for k, d in diffs.items() if d > tolerance]

@@ -266,36 +266,23 @@ def build_parser():
 # ----------------------------------------------------------------------------- data
 
 
-def _read(path, settings, require_labels=True, dedupe=None, min_count=None):
-    from kmlc.data import read_labeled_texts
-
-    if settings.get("label_groups") and path not in (None, DEMO_DATA):
-        from kmlc.groups import LabelSchema, read_grouped_texts
-
-        return read_grouped_texts(
-            path, LabelSchema(settings["label_groups"]), settings.get("text_columns") or ["text"],
-            _label_sep(settings), drop_invalid_rows=bool(settings.get("drop_invalid_rows")),
-            drop_duplicates=bool(dedupe), min_label_count=min_count,
-        )
+def _read(path, settings, space=None, dedupe=None, min_count=None):
+    """A labelled table read for the label layout `space` (default: one label set)."""
+    from kmlc.label_space import FlatLabels
 
     if path in (None, DEMO_DATA):
         from kmlc.datasets import load_support_tickets
 
         source = load_support_tickets()
-        text_columns, label_column, label_sep = ("text",), "labels", "|"
+        text_columns, label_column, label_sep = ["text"], "labels", "|"
     else:
         source = path
         text_columns = settings.get("text_columns") or ["text"]
         label_column = settings.get("label_column") or "labels"
         label_sep = _label_sep(settings)
-    data = read_labeled_texts(
-        source,
-        text_columns=text_columns,
-        label_column=label_column,
-        label_sep=label_sep,
-        require_labels=require_labels,
-        drop_duplicates=bool(dedupe),
-        min_label_count=min_count,
+    data = (space or FlatLabels()).read_table(
+        source, text_columns=text_columns, label_column=label_column, label_sep=label_sep,
+        drop_invalid_rows=bool(settings.get("drop_invalid_rows")), drop_duplicates=bool(dedupe), min_label_count=min_count,
     )
     if path in (None, DEMO_DATA):
         data.source = DEMO_DATA
@@ -326,12 +313,12 @@ def _single_label_column(args):
     return column
 
 
-def _eval_settings(args, clf):
-    """evaluate / tune: a model with label groups reads one column per group (its names)."""
-    settings = {"text_columns": args.text_columns, "label_sep": args.label_sep}
-    if clf.label_groups is not None:
-        return {**settings, "label_groups": clf.label_groups, "drop_invalid_rows": clf.drop_invalid_rows}
-    return {**settings, "label_column": _single_label_column(args)}
+def _read_for(clf, args):
+    """evaluate / tune: labelled data read as the model's labels are laid out (a model with
+    label groups reads one column per group: their names)."""
+    settings = {"text_columns": args.text_columns, "label_sep": args.label_sep,
+                "label_column": _label_columns(args.label_column), "drop_invalid_rows": clf.drop_invalid_rows}
+    return _read(args.data, settings, clf._label_space())
 
 
 def _print_group_lines(m):
@@ -427,7 +414,6 @@ def _train(args, cli):
     import keras
 
     from kmlc.estimator import TextClassifier
-    from kmlc.labels import LabelEncoder
     from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split, text_groups
 
     data_settings, params = split_config(config)
@@ -439,13 +425,12 @@ def _train(args, cli):
         val, test = _fit_streamed(args, config, clf, data_settings, stream, work)
         return _finish_train(args, clf, config, data_settings, out, work, val, test)
 
-    read_settings = data_settings
-    if clf.label_groups is not None:
-        read_settings = {**data_settings, "label_groups": clf.label_groups, "drop_invalid_rows": clf.drop_invalid_rows}
-    full = _read(config["data"], read_settings, dedupe=config["drop_duplicates"], min_count=config["min_label_count"])
+    space = clf._label_space()
+    read_settings = {**data_settings, "drop_invalid_rows": clf.drop_invalid_rows}
+    full = _read(config["data"], read_settings, space, dedupe=config["drop_duplicates"], min_count=config["min_label_count"])
     config["data"] = config["data"] or DEMO_DATA
-    val = _read(config["val"], read_settings) if config["val"] else None
-    test = _read(config["test"], read_settings) if config["test"] else None
+    val = _read(config["val"], read_settings, space) if config["val"] else None
+    test = _read(config["test"], read_settings, space) if config["test"] else None
     # full.notes (duplicates, dropped rows or labels) were each shown already, as a "warning:" line.
 
     if val is None:
@@ -454,12 +439,7 @@ def _train(args, cli):
         if test is not None and len(fractions) == 3:
             # A test file is given: the test share of --split goes back to training.
             fractions = [fractions[0] + fractions[2], fractions[1]]
-        if clf.label_groups is not None:
-            from kmlc.groups import GroupedLabelEncoder, LabelSchema
-
-            encoder = GroupedLabelEncoder(LabelSchema(clf.label_groups)).fit(full.labels)
-        else:
-            encoder = LabelEncoder().fit(full.labels)
+        encoder = space.encoder().fit(full.labels)
         y = encoder.transform(full.labels)
         parts = iterative_split(y, fractions, seed=config["seed"], groups=text_groups(full.texts))
         train, val = full.subset(parts[0]), full.subset(parts[1])
@@ -488,8 +468,10 @@ def _fit_streamed(args, config, clf, data_settings, stream, work):
     from kmlc.data import LabeledTexts
     from kmlc.streaming import DEFAULT_SHUFFLE_ROWS, DEFAULT_VALIDATION_ROWS
 
-    val = _read(config["val"], data_settings) if config["val"] else None
-    test = _read(config["test"], data_settings) if config["test"] else None
+    space = clf._label_space()
+    read_settings = {**data_settings, "drop_invalid_rows": clf.drop_invalid_rows}
+    val = _read(config["val"], read_settings, space) if config["val"] else None
+    test = _read(config["test"], read_settings, space) if config["test"] else None
     if val is None:
         # The --split validation share is held out from the stream; a test share is not taken.
         clf.set_params(validation_fraction=float(config["split"][1]))
@@ -647,7 +629,7 @@ def cmd_evaluate(args):
         from kmlc.io import write_json
 
         clf = load(args.model)
-        data = _read(args.data, _eval_settings(args, clf))
+        data = _read_for(clf, args)
         if args.report:
             metrics = clf.report(data.texts, data.labels, args.report, overwrite=args.overwrite,
                                  title=f"{Path(args.model).name} on {Path(args.data).name}")
@@ -669,7 +651,7 @@ def cmd_tune(args):
         from kmlc.estimator import load
 
         clf = load(args.model)
-        data = _read(args.data, _eval_settings(args, clf))
+        data = _read_for(clf, args)
         before = clf.evaluate(data.texts, data.labels)
         clf.tune_thresholds(
             data.texts, data.labels, threshold=args.threshold, threshold_metric=args.threshold_metric,
@@ -730,20 +712,8 @@ def cmd_predict(args):
 
     texts = _read_predict_input(args)  # before loading: bad input fails in a second
     clf = load(args.model)
-    if clf.label_groups is not None:
-        from kmlc.groups import prediction_records
-
-        for record in prediction_records(clf, texts):
-            _print(json.dumps(record, ensure_ascii=False))
-        return 0
-    scores = clf.predict_proba(texts)
-    labels = clf.label_encoder_.inverse_transform(clf.thresholds_.apply(scores))
-    for text, row_labels, row_scores in zip(texts, labels, scores):
-        _print(json.dumps({
-            "text": text,
-            "labels": row_labels,
-            "scores": {label: round(float(s), 6) for label, s in zip(clf.labels_, row_scores)},
-        }, ensure_ascii=False))
+    for record in clf.prediction_records(texts):
+        _print(json.dumps(record, ensure_ascii=False))
     return 0
 
 

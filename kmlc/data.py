@@ -67,6 +67,50 @@ class LabeledTexts:
         return frame
 
 
+# ----------------------------------------------------------------------------- texts in memory
+
+
+def check_texts(texts, name="texts"):
+    """A list of strings, or a clear error naming the offending positions."""
+    if isinstance(texts, str):
+        raise KmlcInputError(
+            f"Expected {name} to be a list of strings, Received: a single string. Wrap it in a list."
+        )
+    if texts is None:
+        raise KmlcInputError(f"Expected {name} to be a list of strings, Received: None.")
+    try:
+        texts = list(texts)
+    except TypeError:
+        raise KmlcInputError(
+            f"Expected {name} to be a list of strings, Received: {type(texts).__name__}."
+        ) from None
+    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+    if bad:
+        kinds = sorted({type(texts[i]).__name__ for i in bad})
+        raise KmlcInputError(
+            f"Expected {name} to hold only strings, Received: {len(bad)} value(s) of type "
+            f"{kinds} at position(s) {_preview(bad)}. Convert or remove them."
+        )
+    try:
+        "".join(texts).encode("utf-8")  # one C-speed pass; positions only on failure
+    except UnicodeEncodeError:
+        bad = [i for i, t in enumerate(texts) if not _is_utf8_encodable(t)]
+        raise KmlcInputError(
+            f"Expected {name} to be valid Unicode, Received: {len(bad)} text(s) with a lone "
+            f"surrogate code point (e.g. from bytes decoded with 'surrogateescape') at position(s) "
+            f"{_preview(bad)}. Decode the source bytes with the right encoding."
+        ) from None
+    return texts
+
+
+def _is_utf8_encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 # ----------------------------------------------------------------------------- tables
 
 

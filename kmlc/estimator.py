@@ -1,164 +1,25 @@
 """TextClassifier: the estimator-style Python API (fit / predict / predict_proba / save / load)."""
 
-import contextlib
 import inspect
 import json
 import threading
-import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import yaml
 
-from kmlc.data import count_in, text_hashes
-from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
+from kmlc.data import check_texts, count_in
+from kmlc.errors import KmlcInputError, KmlcModelError
+from kmlc.families import family_names, get_family
+from kmlc.label_space import label_space
+from kmlc.training import DISTRIBUTE
 
 FORMAT_VERSION = 1
 _PREDICT_LOCK = threading.RLock()
-MODEL_FAMILIES = ("tfidf", "bert")
-# A sparse TF-IDF validation set whose entries x first-layer units are at most this many
-# floats (256 MB of gathered kernel rows) is validated as one batch: one compiled shape.
-ONE_BATCH_FLOATS = 2**26
-# Settings left as None take their family's default (fit records the values it used).
-FAMILY_DEFAULTS = {
-    "tfidf": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 40, "dropout": 0.5, "patience": 5},
-    "bert": {"learning_rate": 5e-5, "batch_size": 16, "epochs": 5, "dropout": 0.1, "patience": 2},
-}
 POOLINGS = ("cls", "mean")
 MIXED_PRECISION = ("none", "bfloat16", "float16")
-DISTRIBUTE = ("none", "data-parallel")  # and None, as "none" (see kmlc.distribute)
 MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
-
-
-def _sigmoid(logits):
-    logits = np.asarray(logits, dtype=np.float64)
-    # exp of a negative number only: no overflow for large |logit|.
-    e = np.exp(-np.abs(logits))
-    return np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.float32)
-
-
-def check_texts(texts, name="texts"):
-    """A list of strings, or a clear error naming the offending positions."""
-    if isinstance(texts, str):
-        raise KmlcInputError(
-            f"Expected {name} to be a list of strings, Received: a single string. Wrap it in a list."
-        )
-    if texts is None:
-        raise KmlcInputError(f"Expected {name} to be a list of strings, Received: None.")
-    try:
-        texts = list(texts)
-    except TypeError:
-        raise KmlcInputError(
-            f"Expected {name} to be a list of strings, Received: {type(texts).__name__}."
-        ) from None
-    bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
-    if bad:
-        kinds = sorted({type(texts[i]).__name__ for i in bad})
-        raise KmlcInputError(
-            f"Expected {name} to hold only strings, Received: {len(bad)} value(s) of type "
-            f"{kinds} at position(s) {_preview(bad)}. Convert or remove them."
-        )
-    try:
-        "".join(texts).encode("utf-8")  # one C-speed pass; positions only on failure
-    except UnicodeEncodeError:
-        bad = [i for i, t in enumerate(texts) if not _is_utf8_encodable(t)]
-        raise KmlcInputError(
-            f"Expected {name} to be valid Unicode, Received: {len(bad)} text(s) with a lone "
-            f"surrogate code point (e.g. from bytes decoded with 'surrogateescape') at position(s) "
-            f"{_preview(bad)}. Decode the source bytes with the right encoding."
-        ) from None
-    return texts
-
-
-def _is_utf8_encodable(text):
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_label_lists(labels, n, name="labels"):
-    if labels is None or isinstance(labels, str):
-        raise KmlcInputError(
-            f"Expected {name} to be a list of label lists (e.g. [['a', 'b'], []]), "
-            f"Received: {labels!r:.60}."
-        )
-    labels = list(labels)
-    if len(labels) != n:
-        raise KmlcInputError(
-            f"Expected one label list per text ({n}), Received: {len(labels)} label lists."
-        )
-    out, bad = [], []
-    for i, row in enumerate(labels):
-        if isinstance(row, str) or not hasattr(row, "__iter__"):
-            bad.append(i)
-            out.append([])
-            continue
-        row = [str(label).strip() for label in row]
-        out.append(list(dict.fromkeys(label for label in row if label)))
-    if bad:
-        raise KmlcInputError(
-            f"Expected each row of {name} to be a list of strings, Received: a "
-            f"{type(labels[bad[0]]).__name__} at position(s) {_preview(bad)}. A row with one "
-            "label is ['label'], a row with none is []."
-        )
-    return out
-
-
-def _check_training_labels(train_labels, validation_unseen):
-    """Refuses labels a model directory cannot store and says, before training, what the
-    labels will do to the model and its metrics."""
-    from kmlc.data import check_label_cardinality
-
-    broken = sorted({label for row in train_labels for label in row if "\n" in label or "\r" in label})
-    if broken:
-        raise KmlcInputError(
-            f"Expected labels without line breaks, Received: {len(broken)} label(s) such as "
-            f"{_preview(broken, 3)}. Is the label column a free-text column?"
-        )
-    check_label_cardinality(train_labels, "the training labels")
-    if validation_unseen:
-        warnings.warn(
-            f"{len(validation_unseen)} label(s) occur in the validation data but never in the "
-            f"training data {_preview(sorted(validation_unseen))}: the model cannot predict them; "
-            "they count as missed positives (validation metrics: `unseen_labels`).",
-            KmlcDataWarning,
-            stacklevel=3,
-        )
-
-
-def _fingerprint(params, texts, labels, val_texts, val_labels):
-    """A digest of the settings and data of a run: a backup only resumes the run it came from."""
-    import hashlib
-
-    import keras
-
-    digest = hashlib.sha256()
-    settings = {k: v for k, v in params.items() if k != "verbose"}  # verbosity changes nothing
-    digest.update(json.dumps([keras.backend.backend(), settings], sort_keys=True, default=str).encode())
-    for part in (texts, labels, val_texts, val_labels):
-        digest.update(json.dumps(part, ensure_ascii=False).encode("utf-8", "surrogatepass"))
-    return digest.hexdigest()
-
-
-def append_unseen_columns(label_lists, unseen_names, y_true, y_pred, scores, counts):
-    """Appends one column per label never seen in training: its true positives from
-    `label_lists`, never predicted, score -1 (below every probability, for the ranking
-    metrics), training count 0. Returns (y_true as int8, y_pred, scores, counts)."""
-    if unseen_names:
-        column = {name: j for j, name in enumerate(unseen_names)}
-        extra = np.zeros((len(label_lists), len(unseen_names)), dtype=np.float32)
-        for i, row in enumerate(label_lists):
-            for label in row:
-                if label in column:
-                    extra[i, column[label]] = 1.0
-        y_true = np.concatenate([y_true, extra], axis=1)
-        y_pred = np.concatenate([y_pred, np.zeros_like(extra, dtype=np.int8)], axis=1)
-        scores = np.concatenate([scores, np.full(extra.shape, -1.0, np.float32)], axis=1)
-        counts = np.concatenate([counts, np.zeros(len(unseen_names), dtype=np.asarray(counts).dtype)])
-    return np.asarray(y_true).astype(np.int8), y_pred, scores, counts
 
 
 class TextClassifier:
@@ -203,7 +64,7 @@ class TextClassifier:
         patience: epochs without a better validation micro-F1 before training stops (the
             best epoch's weights are restored).
         dropout, learning_rate, batch_size, epochs and patience default to None: the
-            family's defaults in `FAMILY_DEFAULTS`.
+            family's defaults (`kmlc.families`: `get_family(model).defaults`).
         loss: a loss name from `kmlc.losses.LOSS_NAMES`; `loss_params` overrides its defaults.
         threshold: how probabilities become labels: "fixed" (0.5), "global" (one threshold
             tuned on validation data), "per-label" or "top-k"; `threshold_metric` is what the
@@ -228,7 +89,7 @@ class TextClassifier:
             training batch between the devices (JAX: `keras.distribution.DataParallel` over
             every device; TensorFlow: `tf.distribute.MirroredStrategy`; not torch). The batch
             size must divide by the number of devices, and the last partial batch of an epoch
-            is skipped; validation and prediction run on one device. See `kmlc.distribute`.
+            is skipped; validation and prediction run on one device. See `kmlc.training.distribute`.
     """
 
     def __init__(
@@ -327,16 +188,19 @@ class TextClassifier:
         params["loss_params"] = dict(params["loss_params"] or {})
         params["group_cutoffs"] = [int(c) for c in params["group_cutoffs"]]
         if params["label_groups"] is not None:
-            # Plain values (YAML-safe): ["name:kind", ...] and a list of floats or "auto".
-            from kmlc.groups import LabelSchema
-
-            params.update(LabelSchema.parse(params["label_groups"], params["group_weights"]).to_config())
+            params.update(self._label_space().config_params({}))
         return params
+
+    def _label_space(self):
+        return label_space(self.label_groups, self.group_weights)
+
+    def _family(self):
+        return get_family(self.model)
 
     def resolved_params(self):
         """The settings with the family defaults filled in: what `fit` uses and saves."""
         params = self.get_params()
-        for name, value in FAMILY_DEFAULTS.get(self.model, {}).items():
+        for name, value in self._family().defaults.items():
             if params[name] is None:
                 params[name] = value
         return params
@@ -359,7 +223,7 @@ class TextClassifier:
             if not condition:
                 raise KmlcInputError(f"Expected {expected}, Received: {received!r}.")
 
-        require(self.model in MODEL_FAMILIES, f"model to be one of {MODEL_FAMILIES}", self.model)
+        require(self.model in family_names(), f"model to be one of {family_names()}", self.model)
         # Shapes first: the settings below are read as lists and mappings.
         for name, example in (("hidden_units", "[512, 256]"), ("group_cutoffs", "[35, 8]")):
             value = getattr(self, name)
@@ -396,9 +260,6 @@ class TextClassifier:
             "hidden_units to be positive integers",
             p["hidden_units"],
         )
-        require(len(p["hidden_units"]) > 0 or self.model != "tfidf" or self.tfidf_input == "dense",
-                "at least one hidden layer with tfidf_input='sparse' (no hidden layer needs tfidf_input='dense')",
-                p["hidden_units"])
         require(number(self.input_scale) and self.input_scale > 0, "input_scale to be a positive number", self.input_scale)
         require(number(p["dropout"]) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
         require(number(p["learning_rate"]) and p["learning_rate"] > 0, "a positive, finite learning_rate",
@@ -409,16 +270,14 @@ class TextClassifier:
         require(number(self.warmup_fraction) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
         require(number(self.clipnorm) and self.clipnorm > 0, "a positive, finite clipnorm", self.clipnorm)
         # The BERT settings are checked whatever the family: a wrong value is a mistake even
-        # where it is not used; only the preset's directory is looked at for BERT alone.
+        # where it is not used. What a family checks beyond the values (a preset's directory,
+        # combinations) it checks itself, below.
         from kmlc.preprocessing.bert import check_window_settings
 
         check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
         require(isinstance(self.freeze_backbone, bool), "freeze_backbone to be True or False", self.freeze_backbone)
         require(self.preset is None or isinstance(self.preset, str), "preset to be a directory path or None", self.preset)
-        if self.model == "bert":
-            from kmlc.presets import check_bert_preset, default_bert_preset
-
-            check_bert_preset(self.preset or default_bert_preset())
+        self._family().check(p)
         require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
         require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
         require(self.threshold_metric in METRICS, f"threshold_metric to be one of {list(METRICS)}", self.threshold_metric)
@@ -438,11 +297,7 @@ class TextClassifier:
             "min_precision in [0, 1] or None",
             self.min_precision,
         )
-        if self.label_groups is not None or self.group_weights is not None:
-            from kmlc.groups import LabelSchema
-
-            require(self.label_groups is not None, "label_groups with group_weights", self.label_groups)
-            LabelSchema.parse(self.label_groups, self.group_weights)
+        self._label_space()  # parses and checks label_groups and group_weights
         require(isinstance(self.drop_invalid_rows, bool), "drop_invalid_rows to be True or False", self.drop_invalid_rows)
         cutoffs = list(self.group_cutoffs)
         require(
@@ -452,9 +307,9 @@ class TextClassifier:
         )
         require(self.distribute is None or self.distribute in DISTRIBUTE, f"distribute to be one of {[None, *DISTRIBUTE]}", self.distribute)
         if self.distribute not in (None, "none"):
-            from kmlc.distribute import check_distribute  # imports Keras: only when asked for
+            from kmlc.training.distribute import check_distribute  # imports Keras: only when asked for
 
-            check_distribute(self)  # the backend and combinations, before any work
+            check_distribute(self.distribute)  # the backend, before any work
 
     # ------------------------------------------------------------------ fit
 
@@ -478,105 +333,10 @@ class TextClassifier:
         DataFrame) of one column per group, or one dict per row, e.g.
         `{"global_score": "S2", "emotions": ["E1"], "causes": []}` (see `kmlc.groups`).
         """
-        if self.label_groups is not None:
-            from kmlc.groups import fit_grouped
+        from kmlc.training.pipeline import fit  # imports Keras: not before the backend is chosen
+        from kmlc.training.sources import InMemoryData
 
-            return fit_grouped(self, texts, labels, validation_data, backup_dir=backup_dir, callbacks=callbacks)
-        import keras
-
-        from kmlc.backend import configure_runtime
-        from kmlc.labels import LabelEncoder
-        from kmlc.losses import get_loss
-        from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
-        from kmlc.splits import iterative_split, text_groups
-        from kmlc.training import f1_metrics
-
-        self._validate_params()
-        configure_runtime()  # before the first TensorFlow op, or thread settings are ignored
-        from kmlc.distribute import plan_data_parallel
-
-        distribution = plan_data_parallel(self, self.resolved_params())  # None on one device
-        texts = check_texts(texts)
-        labels = check_label_lists(labels, len(texts))
-        if len(texts) < 2:
-            raise KmlcInputError(f"Expected at least 2 training texts, Received: {len(texts)}.")
-        if validation_data is None:
-            encoder = LabelEncoder().fit(labels)
-            train_idx, val_idx = iterative_split(
-                encoder.transform(labels),
-                (1.0 - self.validation_fraction, self.validation_fraction),
-                seed=self.seed,
-                groups=text_groups(texts),  # copies of a text stay on one side
-            )
-            val_texts = [texts[i] for i in val_idx]
-            val_labels = [labels[i] for i in val_idx]
-            texts = [texts[i] for i in train_idx]
-            labels = [labels[i] for i in train_idx]
-        else:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise KmlcInputError(
-                    "Expected validation_data=(texts, labels), Received: "
-                    f"{type(validation_data).__name__}."
-                )
-            val_texts = check_texts(validation_data[0], "validation texts")
-            val_labels = check_label_lists(validation_data[1], len(val_texts), "validation labels")
-            if not val_texts:
-                raise KmlcInputError("Expected at least one validation text, Received: none.")
-        if distribution is not None:
-            distribution.check_training_rows(len(texts))
-
-        keras.utils.set_random_seed(self.seed)
-        started = time.perf_counter()
-
-        self.label_encoder_ = LabelEncoder().fit(labels)
-        self.labels_ = list(self.label_encoder_.vocabulary_)
-        y_train = self.label_encoder_.transform(labels)
-        y_val = self.label_encoder_.transform(val_labels, unknown="ignore")
-        self.validation_unseen_labels_ = dict(self.label_encoder_.unknown_labels(val_labels))
-        _check_training_labels(labels, self.validation_unseen_labels_)
-
-        p = self.resolved_params()
-        self.preprocessor_ = self._build_preprocessor(p).adapt(texts)
-        # With data-parallel training, the network's variables go on every device.
-        with distribution.scope() if distribution is not None else contextlib.nullcontext():
-            self.model_ = self._build_network(p, len(self.labels_))
-            self.loss_ = get_loss(
-                self.loss,
-                class_counts=self.label_encoder_.counts_.tolist(),
-                num_samples=len(texts),
-                y_train=y_train,
-                **(self.loss_params or {}),
-            )
-            drop_remainder = drops_remainder(len(texts), p["batch_size"])
-            steps = steps_per_epoch(len(texts), p["batch_size"], drop_remainder)
-            if distribution is not None:
-                steps = distribution.steps_per_epoch(len(texts))
-            self.model_.compile(
-                optimizer=self._build_optimizer(p, total_steps=steps * p["epochs"]),
-                loss=self.loss_,
-                metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed"),
-            )
-        train_ds = make_dataset(
-            texts, self.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True, seed=self.seed,
-            cache="auto",  # vectorised once, reshuffled each epoch
-            drop_remainder=drop_remainder,
-        )
-        val_ds = self._validation_dataset(val_texts, y_val, p)
-        if distribution is not None:
-            train_ds = distribution.training_dataset(train_ds, len(texts))
-            distribution.validate_with(val_ds, lambda network: network.compile(
-                loss=self.loss_, metrics=f1_metrics(len(self.labels_), tuned=self.threshold != "fixed")))
-        fingerprint = _fingerprint(p, texts, labels, val_texts, val_labels) if backup_dir is not None else None
-        self._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint,
-                            distribution=distribution)
-        self.train_seconds_ = time.perf_counter() - started
-
-        self.n_train_ = len(texts)
-        self.training_text_hashes_ = np.unique(text_hashes(texts))
-        val_scores = self.predict_proba(val_texts)
-        self._tune(y_val, val_scores)
-        self.metrics_ = {"validation": self._evaluate_encoded(val_labels, val_scores, val_texts)}
-        return self
+        return fit(self, InMemoryData(texts, labels), validation_data, backup_dir=backup_dir, callbacks=callbacks)
 
     def fit_stream(self, source, validation_data=None, *, sample_rows=None, validation_rows=20_000,
                    shuffle_rows=50_000, min_label_count=None, backup_dir=None, callbacks=None, progress=None):
@@ -601,201 +361,20 @@ class TextClassifier:
         sets `stream_info_` (rows, chunks, rows held out, ...) and `stream_validation_`
         (the validation texts and labels). Label groups are not supported.
         """
-        from kmlc.distribute import is_distributed
-        from kmlc.streaming import fit_stream
+        from kmlc.training.pipeline import fit
+        from kmlc.training.sources import StreamedData
 
-        if is_distributed(self.distribute):
-            raise KmlcInputError(
-                f"Expected distribute=None with streamed training, Received: {self.distribute!r} "
-                "(fit_stream / --stream runs on one device)."
-            )
-        return fit_stream(
-            self, source, validation_data, sample_rows=sample_rows, validation_rows=validation_rows,
-            shuffle_rows=shuffle_rows, min_label_count=min_label_count, backup_dir=backup_dir,
-            callbacks=callbacks, progress=progress,
-        )
-
-    def _train_network(self, train_ds, val_ds, p, backup_dir=None, callbacks=None, fingerprint=None, distribution=None):
-        """`model.fit` with early stopping, a NaN guard and, with `backup_dir`, a resumable
-        backup; sets `history_`, `best_epoch_` and `resumed_from_epoch_`. With a
-        `kmlc.distribute.DataParallelPlan`, `fit` runs on its devices, validation on one, and
-        `model_` becomes a one-device network afterwards (`distribution_` says how it trained)."""
-        from kmlc.interrupts import deferred_interrupts
-        from kmlc.training import InterruptAtBatchBoundary, NanGuard, TrainingBackup, early_stopping, epoch_is_finite
-
-        stopper, guard, backup = early_stopping(p["patience"]), NanGuard(), None
-        self.resumed_from_epoch_ = 0
-        if backup_dir is not None:
-            state = TrainingBackup.read_state(backup_dir)
-            if state is not None:
-                if state.get("fingerprint") != fingerprint:
-                    raise KmlcInputError(
-                        f"Expected the same data and settings as the interrupted run backed up in "
-                        f"'{backup_dir}', Received: different ones. Use the original data and "
-                        "settings, or delete that directory to train from the start."
-                    )
-                # tf.data draws an epoch's shuffled order when the epoch's iterator is made:
-                # draw the completed epochs' orders again, so the next epoch gets its own.
-                # (Exact under JAX and torch; Keras' TensorFlow trainer iterates a distributed
-                # copy of the dataset whose shuffle restarts: docs/reliability.md.)
-                for _ in range(int(state["epoch"])):
-                    iter(train_ds)
-            backup = TrainingBackup(backup_dir, early_stopping=stopper, fingerprint=fingerprint)
-        # Data-parallel: the validation callback first, as it writes the val_* logs the others read.
-        first = distribution.callbacks() if distribution is not None else []
-        training = distribution.training() if distribution is not None else contextlib.nullcontext()
-        with training, deferred_interrupts():
-            history = self.model_.fit(
-                train_ds,
-                validation_data=val_ds if distribution is None else None,
-                epochs=p["epochs"],
-                # The guard first: a diverged epoch must not reach early stopping or the backup.
-                # An interrupt is raised first thing at a boundary, before any callback writes.
-                callbacks=[InterruptAtBatchBoundary()] + first + [guard, stopper] + ([backup] if backup else [])
-                + list(callbacks or []),
-                shuffle=False,  # the tf.data pipeline shuffles, with the seed
-                verbose=self.verbose,
-            )
-        self.distribution_ = None
-        if distribution is not None:
-            self.model_ = distribution.one_device_copy(self.model_)
-            self.distribution_ = distribution.info()
-        if backup is not None:
-            self.resumed_from_epoch_ = backup.resumed_from_epoch
-            rows = backup.epoch_logs
-        else:
-            keys = list(history.history)
-            rows = [dict(zip(keys, values)) for values in zip(*history.history.values())]
-            rows = [row for row in rows if epoch_is_finite(row)]
-        if guard.nan_epoch is not None:
-            where = f"epoch {guard.nan_epoch + 1}, batch {guard.nan_batch + 1}"
-            cause = self._divergence_hint(p)
-            if not rows or stopper.best_weights is None:
-                raise KmlcInputError(
-                    f"Expected a finite training loss, Received: NaN or inf at {where}, before any "
-                    f"epoch finished with finite losses. {cause}"
-                )
-            warnings.warn(
-                f"The training loss became NaN or inf at {where}; training stopped and the weights "
-                f"of the best finite epoch ({stopper.best_epoch + 1}) were kept. {cause}",
-                KmlcDataWarning,
-                stacklevel=3,
-            )
-        self.history_ = {k: [float(row[k]) for row in rows] for k in (rows[0] if rows else {})}
-        self.best_epoch_ = int(np.argmax(self.history_["val_micro_f1"])) + 1
-
-    def _divergence_hint(self, p):
-        lr = p["learning_rate"]
-        hint = f"The learning rate ({lr:g}) is the likely cause: try {lr / 10:g} (--learning-rate)"
-        if self.loss != "bce" or self.loss_params:
-            params = f" with parameters {dict(self.loss_params)}" if self.loss_params else ""
-            hint += f"; or the loss '{self.loss}'{params} does not suit this data (--loss / --loss-param)"
-        return hint + "."
-
-    # ------------------------------------------------------------------ families
-
-    def _build_preprocessor(self, p):
-        if self.model == "bert":
-            from kmlc.preprocessing.bert import BertPreprocessor
-
-            return BertPreprocessor(
-                preset=self.preset,
-                sequence_length=p["sequence_length"],
-                long_docs=p["long_docs"],
-                max_windows=p["max_windows"],
-                window_overlap=p["window_overlap"],
-            )
-        from kmlc.preprocessing import TfidfPreprocessor
-
-        return TfidfPreprocessor(
-            max_tokens=p["max_tokens"], ngrams=p["ngrams"], normalize=p["normalize"], sublinear_tf=p["sublinear_tf"],
-            output=p["tfidf_input"],
-        )
-
-    def _build_network(self, p, num_labels):
-        if self.model == "bert":
-            from kmlc.models.bert import BertMultiLabel
-            from kmlc.presets import default_bert_preset, load_bert_backbone
-
-            dtype = None if p["mixed_precision"] == "none" else f"mixed_{p['mixed_precision']}"
-            backbone = load_bert_backbone(self.preset or default_bert_preset(), dtype=dtype)
-            return BertMultiLabel(
-                backbone,
-                num_labels,
-                pooling=p["pooling"],
-                dropout=p["dropout"],
-                freeze_backbone=p["freeze_backbone"],
-                windows=p["long_docs"] == "windows",
-                seed=self.seed,
-                name="bert_multilabel",
-            )
-        from kmlc.models import TfidfMLP
-
-        return TfidfMLP(
-            input_dim=self.preprocessor_.output_dim,
-            num_labels=num_labels,
-            hidden_units=tuple(p["hidden_units"]),
-            input_scale=float(p["input_scale"]),
-            dropout=p["dropout"],
-            seed=self.seed,
-            input_mode=p["tfidf_input"],
-            name="tfidf_mlp",
-        )
-
-    def _build_optimizer(self, p, total_steps):
-        import keras
-
-        if self.model == "bert":
-            from kmlc.models.bert import bert_optimizer
-
-            return bert_optimizer(
-                float(p["learning_rate"]),
-                total_steps=max(total_steps, 1),
-                warmup_fraction=p["warmup_fraction"],
-                weight_decay=p["weight_decay"],
-                clipnorm=p["clipnorm"],
-            )
-        return keras.optimizers.Adam(float(p["learning_rate"]))
-
-    def _validation_dataset(self, texts, y, p, preprocessor=None):
-        """The validation batches of `fit`, `fit_stream` and grouped fits: vectorised once
-        (cached when it fits) and, for the sparse TF-IDF input, one batch while the first
-        layer's gathered rows take at most ONE_BATCH_FLOATS floats (one compiled validation
-        step instead of a full and a partial batch; see `make_dataset`)."""
-        from kmlc.preprocessing import make_dataset
-
-        one_batch_entries = None
-        if self.model != "bert" and p["tfidf_input"] == "sparse":
-            one_batch_entries = ONE_BATCH_FLOATS // max(int(p["hidden_units"][0]), 1)
-        return make_dataset(
-            texts, preprocessor or self.preprocessor_, y, batch_size=self._predict_batch_size(), cache="auto",
-            one_batch_entries=one_batch_entries,
-        )
-
-    def _predict_batch_size(self):
-        # Prediction needs no gradients: larger batches, but a BERT batch stays modest.
-        return 64 if self.model == "bert" else 256
-
-    def _tune(self, y, scores):
-        from kmlc.thresholds import tune_thresholds
-
-        self.thresholds_ = tune_thresholds(
-            y,
-            scores,
-            strategy=self.threshold,
-            metric=self.threshold_metric,
-            top_k=self.top_k,
-            at_least_one=self.at_least_one,
-            min_precision=self.min_precision,
-        )
-        return self.thresholds_
+        data = StreamedData(source, sample_rows=sample_rows, validation_rows=validation_rows,
+                            shuffle_rows=shuffle_rows, min_label_count=min_label_count,
+                            label_schema=self._label_space().schema, drop_invalid_rows=self.drop_invalid_rows)
+        return fit(self, data, validation_data, backup_dir=backup_dir, callbacks=callbacks, progress=progress)
 
     def tune_thresholds(self, texts, labels, **settings):
         """Re-tunes the thresholds of a fitted model on labelled texts; returns self.
 
         Args:
             settings: threshold settings to change first (`threshold`, `threshold_metric`,
-                `top_k`, `at_least_one`).
+                `top_k`, `at_least_one`, `min_precision`).
         """
         self._check_fitted()
         allowed = {"threshold", "threshold_metric", "top_k", "at_least_one", "min_precision"}
@@ -804,14 +383,11 @@ class TextClassifier:
             raise KmlcInputError(f"Expected settings among {sorted(allowed)}, Received: {unknown}.")
         self.set_params(**{k: v for k, v in settings.items() if v is not None})
         self._validate_params()
-        if self.label_groups is not None:
-            from kmlc.groups import tune_grouped
-
-            return tune_grouped(self, texts, labels)
-        texts = check_texts(texts)
-        labels = check_label_lists(labels, len(texts))
-        scores = self.predict_proba(texts)
-        self._tune(self.label_encoder_.transform(labels, unknown="ignore"), scores)
+        space = self._label_space()
+        texts, labels, _ = space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
+        scores = self._scores(texts)
+        self.thresholds_ = space.tune(self, self.label_encoder_, self.label_encoder_.transform(labels, unknown="ignore"),
+                                      scores)
         return self
 
     def _check_fitted(self):
@@ -830,7 +406,7 @@ class TextClassifier:
         texts = check_texts(texts)
         if not texts:
             return np.zeros((0, len(self.labels_)), dtype=np.float32)
-        batch_size = batch_size or self._predict_batch_size()
+        batch_size = batch_size or self._family().predict_batch_size
         # Keras' predict is not thread-safe (under JAX two threads fail with "Buffer has been
         # deleted or donated"): calls from several threads take turns, with exact results.
         with _PREDICT_LOCK:
@@ -857,30 +433,31 @@ class TextClassifier:
             outputs.append(np.asarray(logits, dtype=np.float32)[: len(chunk)])
         return np.concatenate(outputs)
 
+    def _scores(self, texts, batch_size=None):
+        """Probabilities over every output column (a multiclass group's softmax)."""
+        return self._label_space().probabilities(self.predict_logits(texts, batch_size=batch_size), self.label_encoder_)
+
     def predict_proba(self, texts, batch_size=None):
         """Probabilities [len(texts), len(labels_)], columns in the order of `labels_`.
 
         With `label_groups`: a dict {group: array [len(texts), group labels]}, softmax rows
         for a multiclass group.
         """
-        if self.label_groups is not None:
-            from kmlc.groups import predict_proba_grouped
-
-            return predict_proba_grouped(self, texts, batch_size=batch_size)
-        return _sigmoid(self.predict_logits(texts, batch_size=batch_size))
+        return self._label_space().proba_output(self, self._scores(texts, batch_size))
 
     def predict(self, texts, batch_size=None):
-        """A list of label lists, after the tuned thresholds.
+        """The labels of each text: a list of label lists, by the tuned thresholds.
 
         With `label_groups`: one dict per text, {"global_score": "S2", "emotions": [...]}
-        (argmax in a multiclass group, the group's thresholds in a multi-label group).
+        (a multiclass group's argmax label; a multi-label group's list).
         """
-        if self.label_groups is not None:
-            from kmlc.groups import predict_grouped
+        return self._label_space().predict_output(self, self._scores(texts, batch_size))
 
-            return predict_grouped(self, texts, batch_size=batch_size)
-        scores = self.predict_proba(texts, batch_size=batch_size)
-        return self.label_encoder_.inverse_transform(self.thresholds_.apply(scores))
+    def prediction_records(self, texts, batch_size=None, digits=6):
+        """One JSON-ready dict per text, as `kmlc predict` prints it: the text, its labels and
+        every label's probability (per group, with a multiclass group's `confidence`)."""
+        texts = check_texts(texts)
+        return self._label_space().records(self, texts, self._scores(texts, batch_size), digits=digits)
 
     # ------------------------------------------------------------------ evaluate
 
@@ -888,30 +465,13 @@ class TextClassifier:
         """The metric suite on labelled texts (see `kmlc.evaluation.evaluate`).
 
         Labels the model never saw in training count as missed positives: they are added as
-        extra columns that are never predicted, and listed under `unseen_labels`.
+        extra columns that are never predicted, and listed under `unseen_labels`. With label
+        groups, `group_metrics` holds each group's own figures.
         """
         self._check_fitted()
-        if self.label_groups is not None:
-            from kmlc.groups import evaluate_grouped
-
-            return evaluate_grouped(self, texts, labels)
-        texts = check_texts(texts)
-        labels = check_label_lists(labels, len(texts))
-        return self._evaluate_encoded(labels, self.predict_proba(texts), texts)
-
-    def _evaluation_arrays(self, labels, scores):
-        """y_true, y_pred, scores, label names and training counts over the model's labels
-        plus any label never seen in training (an extra column that is never predicted)."""
-        unseen = self.label_encoder_.unknown_labels(labels)
-        y_true = self.label_encoder_.transform(labels, unknown="ignore")
-        y_pred = self.thresholds_.apply(scores).astype(np.int8)
-        y_true, y_pred, scores, counts = append_unseen_columns(
-            labels, sorted(unseen), y_true, y_pred, scores, self.label_encoder_.counts_
-        )
-        return y_true, y_pred, scores, list(self.labels_) + sorted(unseen), counts, unseen
-
-    def _evaluate_encoded(self, labels, scores, texts=None):
-        return self.with_training_overlap(self._evaluate_arrays(self._evaluation_arrays(labels, scores)), texts)
+        space = self._label_space()
+        texts, labels, _ = space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
+        return self.with_training_overlap(space.evaluate(self, labels, self._scores(texts)), texts)
 
     def with_training_overlap(self, metrics, texts):
         """Adds `texts_in_training` to `metrics`: how many of the evaluated `texts` occur
@@ -922,17 +482,6 @@ class TextClassifier:
             metrics["texts_in_training"] = count_in(texts, known)
         return metrics
 
-    def _evaluate_arrays(self, arrays):
-        from kmlc.evaluation import evaluate
-
-        y_true, y_pred, scores, names, counts, unseen = arrays
-        result = evaluate(
-            y_true, y_pred, scores, label_names=names, train_counts=counts, group_cutoffs=tuple(self.group_cutoffs)
-        )
-        result["unseen_labels"] = {name: int(unseen[name]) for name in sorted(unseen)}
-        result["unseen_label_positives"] = int(sum(unseen.values()))
-        return result
-
     def report(self, texts, labels, directory, title=None, *, overwrite=False):
         """Evaluates on labelled texts and writes the HTML/Markdown report with its plots
         (see `kmlc.report.write_report`; `overwrite` replaces a directory that holds other
@@ -942,18 +491,11 @@ class TextClassifier:
 
         self._check_fitted()
         check_output(directory, REPORT_DIRECTORY, overwrite=overwrite)  # before predicting
-        if self.label_groups is not None:
-            from kmlc.groups import report_grouped
-
-            return report_grouped(self, texts, labels, directory, title=title, overwrite=overwrite)
-        texts = check_texts(texts)
-        labels = check_label_lists(labels, len(texts))
-        arrays = self._evaluation_arrays(labels, self.predict_proba(texts))
-        metrics = self.with_training_overlap(self._evaluate_arrays(arrays), texts)
-        y_true, y_pred, scores, names, counts, _ = arrays
-        thresholds = np.concatenate(
-            [self.thresholds_.thresholds, np.full(len(names) - len(self.labels_), np.nan)]
-        )
+        space = self._label_space()
+        texts, labels, _ = space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
+        scores = self._scores(texts)
+        metrics = self.with_training_overlap(space.evaluate(self, labels, scores), texts)
+        y_true, y_pred, scores, names, counts, thresholds = space.report_arrays(self, labels, scores)
         write_report(
             directory,
             y_true=y_true,
@@ -999,19 +541,12 @@ class TextClassifier:
                     "keras_version": keras.__version__,
                 },
             )
-            params = self.resolved_params()
-            if self.label_groups is None:  # a plain model's config.yaml stays as it was
-                for name in ("label_groups", "group_weights", "drop_invalid_rows"):
-                    params.pop(name, None)
-            else:
-                from kmlc.groups import save_group_files
-
-                save_group_files(self, tmp)
+            space = self._label_space()
             (tmp / "config.yaml").write_text(
-                yaml.safe_dump({**(run_config or {}), **params}, sort_keys=False),
+                yaml.safe_dump({**(run_config or {}), **space.config_params(self.resolved_params())}, sort_keys=False),
                 encoding="utf-8",
             )
-            self.label_encoder_.save(tmp / "labels.txt")
+            extra = space.save(self, tmp)  # labels.txt and the layout's own files
             write_json(tmp / "thresholds.json", self.thresholds_.to_dict())
             write_json(
                 tmp / "training.json",
@@ -1023,7 +558,7 @@ class TextClassifier:
                     "train_seconds": getattr(self, "train_seconds_", None),
                     "history": getattr(self, "history_", {}),
                     **({"distribution": self.distribution_} if getattr(self, "distribution_", None) else {}),
-                    **({"label_groups": self.group_training_info_} if hasattr(self, "group_training_info_") else {}),
+                    **extra,
                 },
             )
             self.preprocessor_.save(tmp / "preprocessor")
@@ -1097,9 +632,6 @@ def load(directory):
     import keras
 
     from kmlc.backend import configure_runtime
-    from kmlc.labels import LabelEncoder
-    from kmlc.preprocessing import TfidfPreprocessor
-    from kmlc.thresholds import ThresholdPolicy
 
     import kmlc.losses  # noqa: F401  (registers the loss classes for deserialisation)
     import kmlc.models  # noqa: F401
@@ -1145,25 +677,12 @@ def load(directory):
         raise KmlcModelError(f"Expected known settings in config.yaml, Received: {e}.") from None
 
     configure_runtime()
-    if clf.label_groups is not None:
-        from kmlc.groups import load_group_state  # also registers the grouped loss
-
-        load_group_state(clf, directory, training, thresholds)
-    else:
-        clf.label_encoder_ = LabelEncoder.load(
-            directory / "labels.txt", counts=training.get("class_counts"), n_samples=training.get("n_train")
-        )
-        clf.labels_ = list(clf.label_encoder_.vocabulary_)
-        try:
-            clf.thresholds_ = ThresholdPolicy.from_dict(thresholds)
-        except (KeyError, TypeError, ValueError) as e:
-            raise KmlcModelError(f"Expected valid thresholds in '{directory}', Received: {e}") from None
-    if info.get("model_family") == "bert":
-        import kmlc.models.bert  # noqa: F401  (registers the BERT network and keras-hub layers)
-        from kmlc.preprocessing.bert import BertPreprocessor as preprocessor_class
-    else:
-        preprocessor_class = TfidfPreprocessor
-    clf.preprocessor_ = preprocessor_class.load(directory / "preprocessor")
+    clf._label_space().load(clf, directory, training, thresholds)
+    try:
+        family = get_family(info.get("model_family", clf.model))
+    except KmlcInputError as e:
+        raise KmlcModelError(f"Expected a model family kmlc knows in '{directory}', Received: {e}") from None
+    clf.preprocessor_ = family.load_preprocessor(directory / "preprocessor")
     if "tfidf_input" not in config and hasattr(clf.preprocessor_, "output"):
         clf.tfidf_input = clf.preprocessor_.output  # a model saved before the setting existed
     try:

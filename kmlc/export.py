@@ -124,8 +124,9 @@ def _export_in_subprocess(clf, path, version):
         model_dir = Path(tmp) / "model"
         clf.save(model_dir)
         env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        # The command line's own export (it loads the saved model under the TensorFlow backend).
         command = [
-            sys.executable, "-m", "kmlc.export", "--model", str(model_dir), "--out", str(Path(path).resolve()),
+            sys.executable, "-m", "kmlc.cli", "export", "--model", str(model_dir), "--out", str(Path(path).resolve()),
             "--version", str(version),
         ]
         result = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -411,32 +412,3 @@ def build_archive(clf):
     archive.add_endpoint(SERVING_SIGNATURE, serve)
     archive.add_endpoint(METADATA_SIGNATURE, metadata)
     return archive
-
-
-# ----------------------------------------------------------------------------- module entry
-
-
-def main(argv=None):
-    """`python -m kmlc.export --model DIR --out PATH [--version N]` (what the PyTorch
-    backend runs under KERAS_BACKEND=tensorflow)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m kmlc.export", description=main.__doc__)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--version", type=int)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from kmlc.estimator import load
-
-    try:
-        target = export_model(load(args.model), args.out, args.version)
-    except (KmlcInputError, KmlcModelError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(target)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,10 +14,10 @@ combined per-example loss is ``sum_g w_g * loss_g`` (see :class:`GroupedLoss`);
 ``group_weights="auto"`` sets ``w_g = 1 / loss_g`` at the initial weights, measured on a
 seeded batch of the training data.
 
-``TextClassifier(label_groups=[...])`` delegates here: :func:`fit_grouped`,
-:func:`predict_proba_grouped`, :func:`predict_grouped`, :func:`evaluate_grouped`,
-:func:`report_grouped`; a saved model gets ``groups.json`` and one ``labels/<group>.txt`` per
-group (see saved_models/README.md). :func:`output_groups` tells an exporter what it needs.
+``TextClassifier(label_groups=[...])`` trains through the one training pipeline; what
+differs for label groups is in ``kmlc.label_space.GroupedLabels``, which uses the pieces
+here. A saved model gets ``groups.json`` and one ``labels/<group>.txt`` per group (see
+saved_models/README.md). :func:`output_groups` tells an exporter what it needs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import json
 import math
 import numbers
 import re
-import time
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -34,9 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kmlc.data import text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
-from kmlc.labels import KINDS, LabelEncoder
+from kmlc.labels import KINDS, LabelEncoder, sigmoid
 
 __all__ = [
     "KINDS",
@@ -475,6 +473,25 @@ class GroupedLabelEncoder:
         self._finish(len(next(iter(columns.values()))))
         return self
 
+    @classmethod
+    def from_counts(cls, schema, counts, n_samples):
+        """An encoder fitted from the counts of qualified "group:label" names over
+        `n_samples` training rows, as `fit` on those rows (for data read in chunks)."""
+        self = cls(schema)
+        per_group = {g: {} for g in schema.names}
+        for name, n in dict(counts).items():
+            group, label = str(name).split(":", 1)
+            per_group[group][label] = n
+        self.encoders_, self.slices_ = {}, {}
+        start = 0
+        for group in schema:
+            encoder = LabelEncoder.from_counts(per_group[group.name], n_samples, kind=group.kind)
+            self.encoders_[group.name] = encoder
+            self.slices_[group.name] = (start, start + encoder.num_labels)
+            start += encoder.num_labels
+        self._finish(n_samples)
+        return self
+
     def _finish(self, n_samples):
         self.vocabulary_ = [f"{g}:{label}" for g, e in self.encoders_.items() for label in e.vocabulary_]
         self.counts_ = np.concatenate([np.asarray(e.counts_, dtype=np.int64) for e in self.encoders_.values()])
@@ -562,13 +579,11 @@ def _softmax(z):
 def flat_probabilities(logits, schema, slices):
     """Network logits [N, C] -> probabilities [N, C]: softmax inside each multiclass group,
     sigmoid elsewhere."""
-    from kmlc.estimator import _sigmoid
-
     logits = np.asarray(logits, dtype=np.float32)
     out = np.empty_like(logits)
     for group in schema:
         a, b = slices[group.name]
-        out[:, a:b] = _softmax(logits[:, a:b]) if group.kind == "multiclass" else _sigmoid(logits[:, a:b])
+        out[:, a:b] = _softmax(logits[:, a:b]) if group.kind == "multiclass" else sigmoid(logits[:, a:b])
     return out
 
 
@@ -697,122 +712,7 @@ def output_groups(clf):
     return out
 
 
-# ----------------------------------------------------------------------------- loss and metric
-
-_METRIC_CLASS = None
-
-
-def _grouped_f1_class():
-    """GroupedF1Score, defined on first use: importing kmlc.groups must not import Keras
-    (the command line parses --label-column before it chooses the backend)."""
-    global _METRIC_CLASS
-    if _METRIC_CLASS is not None:
-        return _METRIC_CLASS
-    import keras
-    from keras import ops
-
-    @keras.saving.register_keras_serializable(package="kmlc")
-    class GroupedF1Score(keras.metrics.Metric):
-        """Streaming micro- or macro-F1 over every label of a grouped output, from logits.
-
-        A multiclass group predicts its argmax; multi-label columns are binned by logit as in
-        `kmlc.training.TunedF1Score` and judged at the best shared threshold (`tuned=True`) or at
-        probability 0.5. Early stopping watches this (`val_micro_f1`).
-        """
-
-        def __init__(self, groups, average="micro", tuned=True, num_bins=240, logit_range=12.0, name=None, dtype=None):
-            if average not in ("micro", "macro"):
-                raise ValueError(f"Expected average 'micro' or 'macro', Received: {average!r}.")
-            super().__init__(name=name or f"{average}_f1", dtype=dtype or "float32")
-            from kmlc.losses import _loss_groups
-
-            self.groups = _loss_groups(groups)
-            self.average, self.tuned = average, bool(tuned)
-            self.num_bins, self.logit_range = int(num_bins), float(logit_range)
-            self._ml = [c for g in self.groups if g["kind"] == "multilabel" for c in range(g["start"], g["stop"])]
-            self._mc = [g for g in self.groups if g["kind"] == "multiclass"]
-            self._n_mc = sum(g["stop"] - g["start"] for g in self._mc)
-            if self._ml:
-                size = (len(self._ml) * self.num_bins,)
-                self.positives = self.add_variable(shape=size, initializer="zeros", name="positives")
-                self.negatives = self.add_variable(shape=size, initializer="zeros", name="negatives")
-            if self._mc:
-                for key in ("mc_tp", "mc_fp", "mc_fn"):
-                    setattr(self, key, self.add_variable(shape=(self._n_mc,), initializer="zeros", name=key))
-
-        def update_state(self, y_true, y_pred, sample_weight=None):
-            y_true = ops.cast(y_true, self.dtype)
-            logits = ops.cast(y_pred, self.dtype)
-            weight = (ops.ones_like(y_true[:, :1]) if sample_weight is None
-                      else ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1)))
-            if self._ml:
-                index = ops.convert_to_tensor(np.asarray(self._ml, dtype="int32"))
-                y = ops.take(y_true, index, axis=1)
-                z = ops.take(logits, index, axis=1)
-                position = (z + self.logit_range) / (2.0 * self.logit_range)
-                bins = ops.clip(ops.cast(ops.floor(position * self.num_bins), "int32"), 0, self.num_bins - 1)
-                segment = ops.reshape(bins + ops.arange(len(self._ml), dtype="int32")[None, :] * self.num_bins, (-1,))
-                w = weight * ops.ones_like(y)
-                size = len(self._ml) * self.num_bins
-                self.positives.assign_add(ops.segment_sum(ops.reshape(w * y, (-1,)), segment, num_segments=size))
-                self.negatives.assign_add(ops.segment_sum(ops.reshape(w * (1.0 - y), (-1,)), segment, num_segments=size))
-            if self._mc:
-                tps, fps, fns = [], [], []
-                for g in self._mc:
-                    y = y_true[:, g["start"]:g["stop"]]
-                    pred = ops.one_hot(ops.argmax(logits[:, g["start"]:g["stop"]], axis=-1), g["stop"] - g["start"])
-                    pred = ops.cast(pred, self.dtype)
-                    tps.append(ops.sum(weight * y * pred, axis=0))
-                    fps.append(ops.sum(weight * (1.0 - y) * pred, axis=0))
-                    fns.append(ops.sum(weight * y * (1.0 - pred), axis=0))
-                self.mc_tp.assign_add(ops.concatenate(tps, axis=0))
-                self.mc_fp.assign_add(ops.concatenate(fps, axis=0))
-                self.mc_fn.assign_add(ops.concatenate(fns, axis=0))
-
-        def result(self):
-            def f1(tp, fp, fn):
-                d = 2.0 * tp + fp + fn
-                return ops.where(d > 0, 2.0 * tp / ops.maximum(d, 1e-12), 0.0)
-
-            if self._ml:
-                shape = (len(self._ml), self.num_bins)
-                pos, neg = ops.reshape(self.positives, shape), ops.reshape(self.negatives, shape)
-                tp = ops.flip(ops.cumsum(ops.flip(pos, axis=1), axis=1), axis=1)
-                fp = ops.flip(ops.cumsum(ops.flip(neg, axis=1), axis=1), axis=1)
-                fn = ops.sum(pos, axis=1, keepdims=True) - tp
-                if not self.tuned:  # bin edge num_bins / 2 is logit 0, probability 0.5
-                    k = self.num_bins // 2
-                    tp, fp, fn = tp[:, k:k + 1], fp[:, k:k + 1], fn[:, k:k + 1]
-            n_labels = len(self._ml) + self._n_mc
-            if self.average == "micro":
-                if self._ml:
-                    tp, fp, fn = ops.sum(tp, axis=0), ops.sum(fp, axis=0), ops.sum(fn, axis=0)
-                else:
-                    tp = fp = fn = ops.zeros((1,), self.dtype)
-                if self._mc:
-                    tp, fp, fn = tp + ops.sum(self.mc_tp), fp + ops.sum(self.mc_fp), fn + ops.sum(self.mc_fn)
-                return ops.max(f1(tp, fp, fn))
-            total = ops.sum(f1(tp, fp, fn), axis=0) if self._ml else ops.zeros((1,), self.dtype)
-            if self._mc:
-                total = total + ops.sum(f1(self.mc_tp, self.mc_fp, self.mc_fn))
-            return ops.max(total / n_labels)
-
-        def reset_state(self):
-            for variable in self.variables:
-                variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
-
-        def get_config(self):
-            return {"groups": [dict(g) for g in self.groups], "average": self.average, "tuned": self.tuned,
-                    "num_bins": self.num_bins, "logit_range": self.logit_range, "name": self.name, "dtype": self.dtype}
-
-    _METRIC_CLASS = GroupedF1Score
-    return GroupedF1Score
-
-
-def __getattr__(name):
-    if name == "GroupedF1Score":
-        return _grouped_f1_class()
-    raise AttributeError(f"module 'kmlc.groups' has no attribute {name!r}")
+# ----------------------------------------------------------------------------- loss
 
 
 def initial_group_losses(network, preprocessor, texts, y, loss, seed, batch=AUTO_WEIGHT_BATCH):
@@ -830,197 +730,10 @@ def initial_group_losses(network, preprocessor, texts, y, loss, seed, batch=AUTO
     return {name: float(np.mean(ops.convert_to_numpy(v))) for name, v in parts.items()}, index
 
 
-# ----------------------------------------------------------------------------- estimator paths
+# ----------------------------------------------------------------------------- metrics
 
 
-def _schema_of(clf):
-    return LabelSchema.parse(clf.label_groups, clf.group_weights)
-
-
-def _check_columns(clf, schema, texts, labels, name="labels"):
-    columns = normalize_group_labels(labels, schema, len(texts), name=name)
-    columns, keep, notes = check_multiclass_rows(columns, schema, drop=bool(clf.drop_invalid_rows))
-    return [texts[i] for i in keep], columns, notes
-
-
-def fit_grouped(clf, texts, labels, validation_data=None, backup_dir=None, callbacks=None):
-    """`TextClassifier.fit` for a label schema (see the module docstring)."""
-    import keras
-
-    from kmlc.backend import configure_runtime
-    from kmlc.estimator import _fingerprint, check_texts
-    from kmlc.losses import GroupedLoss, get_loss
-    from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
-    from kmlc.splits import iterative_split, text_groups
-
-    clf._validate_params()
-    configure_runtime()
-    schema = _schema_of(clf)
-    texts, columns, notes = _check_columns(clf, schema, check_texts(texts), labels)
-    if len(texts) < 2:
-        raise KmlcInputError(f"Expected at least 2 training texts, Received: {len(texts)}.")
-    if validation_data is None:
-        y_all = GroupedLabelEncoder(schema).fit(columns).transform(columns)
-        train_idx, val_idx = iterative_split(
-            y_all, (1.0 - clf.validation_fraction, clf.validation_fraction), seed=clf.seed,
-            groups=text_groups(texts),
-        )
-        val_texts, val_columns = [texts[i] for i in val_idx], subset_columns(columns, val_idx)
-        texts, columns = [texts[i] for i in train_idx], subset_columns(columns, train_idx)
-    else:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise KmlcInputError(
-                f"Expected validation_data=(texts, labels), Received: {type(validation_data).__name__}."
-            )
-        val_texts, val_columns, val_notes = _check_columns(
-            clf, schema, check_texts(validation_data[0], "validation texts"), validation_data[1], "validation labels"
-        )
-        notes += val_notes
-        if not val_texts:
-            raise KmlcInputError("Expected at least one validation text, Received: none.")
-
-    keras.utils.set_random_seed(clf.seed)
-    started = time.perf_counter()
-    encoder = GroupedLabelEncoder(schema).fit(columns)
-    clf.label_schema_ = schema
-    clf.label_encoder_ = encoder
-    clf.labels_ = list(encoder.vocabulary_)
-    clf.data_notes_ = notes
-    y_train = encoder.transform(columns)
-    y_val = encoder.transform(val_columns, unknown="ignore")
-    clf.validation_unseen_labels_ = dict(encoder.unknown_labels(val_columns))
-
-    p = clf.resolved_params()
-    clf.preprocessor_ = clf._build_preprocessor(p).adapt(texts)
-    clf.model_ = clf._build_network(p, encoder.num_labels)
-    group_losses = {}
-    for group in schema:
-        if group.kind == "multilabel":
-            a, b = encoder.slices_[group.name]
-            group_losses[group.name] = get_loss(
-                clf.loss, class_counts=encoder.counts_[a:b].tolist(), num_samples=len(texts),
-                y_train=y_train[:, a:b], **(clf.loss_params or {}),
-            )
-    layout = [{"name": g.name, "kind": g.kind, "start": encoder.slices_[g.name][0],
-               "stop": encoder.slices_[g.name][1], "weight": 1.0} for g in schema]
-    loss = GroupedLoss(layout, group_losses)
-    info = {"mode": "fixed"}
-    if schema.auto_weights:
-        initial, index = initial_group_losses(clf.model_, clf.preprocessor_, texts, y_train, loss, clf.seed)
-        weights = {name: 1.0 / max(value, 1e-12) for name, value in initial.items()}
-        info = {"mode": AUTO, "initial_losses": initial, "batch_rows": int(len(index)), "batch_seed": int(clf.seed)}
-    else:
-        weights = dict(zip(schema.names, schema.fixed_weights()))
-    clf.group_weights_ = weights
-    info["weights"] = dict(weights)
-    clf.group_training_info_ = info
-    clf.loss_ = loss.with_weights(weights)
-
-    drop_remainder = drops_remainder(len(texts), p["batch_size"])
-    tuned = clf.threshold != "fixed"
-    clf.model_.compile(
-        optimizer=clf._build_optimizer(p, total_steps=steps_per_epoch(len(texts), p["batch_size"], drop_remainder)
-                                       * p["epochs"]),
-        loss=clf.loss_,
-        metrics=[_grouped_f1_class()(layout, "micro", tuned), _grouped_f1_class()(layout, "macro", tuned)],
-    )
-    train_ds = make_dataset(texts, clf.preprocessor_, y_train, batch_size=p["batch_size"], shuffle=True,
-                            seed=clf.seed, cache="auto", drop_remainder=drop_remainder)
-    val_ds = clf._validation_dataset(val_texts, y_val, p)
-    fingerprint = None
-    if backup_dir is not None:
-        fingerprint = _fingerprint({**p, "label_schema": schema.to_config()}, texts, columns, val_texts, val_columns)
-    # The single-group path's training loop: early stopping, NaN guard, resumable backup.
-    clf._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
-    clf.train_seconds_ = time.perf_counter() - started
-    clf.n_train_ = len(texts)
-    clf.training_text_hashes_ = np.unique(text_hashes(texts))
-    val_scores = _flat_proba(clf, val_texts)
-    _tune(clf, y_val, val_scores)
-    clf.metrics_ = {"validation": clf.with_training_overlap(_evaluate_columns(clf, val_columns, val_scores), val_texts)}
-    return clf
-
-
-def _tune(clf, y, scores):
-    clf.thresholds_ = GroupedThresholds.tune(
-        clf.label_schema_, clf.label_encoder_.slices_, y, scores, strategy=clf.threshold,
-        metric=clf.threshold_metric, top_k=clf.top_k, at_least_one=clf.at_least_one,
-        min_precision=clf.min_precision,
-    )
-    return clf.thresholds_
-
-
-def tune_grouped(clf, texts, labels):
-    from kmlc.estimator import check_texts
-
-    texts, columns, _ = _check_columns(clf, clf.label_schema_, check_texts(texts), labels)
-    scores = _flat_proba(clf, texts)
-    _tune(clf, clf.label_encoder_.transform(columns, unknown="ignore"), scores)
-    return clf
-
-
-def _flat_proba(clf, texts, batch_size=None):
-    return flat_probabilities(clf.predict_logits(texts, batch_size=batch_size), clf.label_schema_,
-                              clf.label_encoder_.slices_)
-
-
-def predict_proba_grouped(clf, texts, batch_size=None):
-    """{group: probabilities [N, group labels]}: softmax rows (multiclass), sigmoids (multi-label)."""
-    scores = _flat_proba(clf, texts, batch_size)
-    return {g: scores[:, a:b] for g, (a, b) in clf.label_encoder_.slices_.items()}
-
-
-def predict_grouped(clf, texts, batch_size=None, scores=None):
-    """One dict per text: the multiclass groups' argmax label, the multi-label groups' lists."""
-    scores = _flat_proba(clf, texts, batch_size) if scores is None else scores
-    return clf.label_encoder_.inverse_transform(clf.thresholds_.apply(scores))
-
-
-def prediction_records(clf, texts, batch_size=None, digits=6):
-    """What `kmlc predict` prints for each text: the text, each group's prediction, the
-    probability of each multiclass group's label (`confidence`) and every label's probability
-    per group (`scores`)."""
-    scores = _flat_proba(clf, texts, batch_size)
-    predictions = predict_grouped(clf, texts, scores=scores)
-    encoder = clf.label_encoder_
-    records = []
-    for i, (text, row) in enumerate(zip(texts, predictions)):
-        record = {"text": text, **row, "confidence": {}, "scores": {}}
-        for group in clf.label_schema_:
-            a, b = encoder.slices_[group.name]
-            vocab = encoder.encoders_[group.name].vocabulary_
-            record["scores"][group.name] = {label: round(float(p), digits) for label, p in zip(vocab, scores[i, a:b])}
-            if group.kind == "multiclass":
-                record["confidence"][group.name] = round(float(scores[i, a:b].max()), digits)
-        records.append(record)
-    return records
-
-
-def _group_arrays(clf, columns, scores):
-    """Per group: (y_true, y_pred, scores, names, counts, unseen) with columns for labels
-    never seen in training appended (never predicted), as the single-group path does."""
-    from kmlc.estimator import append_unseen_columns
-
-    encoder, policy = clf.label_encoder_, clf.thresholds_
-    pred_all = policy.apply(scores).astype(np.int8)
-    out = {}
-    for group in clf.label_schema_:
-        a, b = encoder.slices_[group.name]
-        sub = encoder.encoders_[group.name]
-        rows = columns[group.name]
-        unseen = sub.unknown_labels(rows)
-        names = list(sub.vocabulary_) + sorted(unseen)
-        y_true = sub.transform(rows, unknown="ignore")
-        y_pred, s = pred_all[:, a:b], scores[:, a:b]
-        y_true, y_pred, s, counts = append_unseen_columns(
-            rows, sorted(unseen), y_true, y_pred, s, np.asarray(sub.counts_)
-        )
-        thresholds = np.concatenate([policy.thresholds[a:b], np.full(len(unseen), np.nan)])
-        out[group.name] = (y_true, y_pred, s, names, counts, unseen, thresholds)
-    return out
-
-
-def _multiclass_metrics(y_true, y_pred, names, cutoffs, counts, scores):
+def multiclass_metrics(y_true, y_pred, names, cutoffs, counts, scores):
     from kmlc.evaluation import evaluate
 
     full = evaluate(y_true, y_pred, scores, label_names=names, train_counts=counts, group_cutoffs=cutoffs, ks=(1,))
@@ -1050,75 +763,6 @@ def _multiclass_metrics(y_true, y_pred, names, cutoffs, counts, scores):
     }
 
 
-def _evaluate_columns(clf, columns, scores):
-    from kmlc.evaluation import evaluate
-
-    cutoffs = tuple(clf.group_cutoffs)
-    arrays = _group_arrays(clf, columns, scores)
-    per_group = {}
-    for group in clf.label_schema_:
-        y_true, y_pred, s, names, counts, unseen, _ = arrays[group.name]
-        if group.kind == "multiclass":
-            m = _multiclass_metrics(y_true, y_pred, names, cutoffs, counts, s)
-        else:
-            m = {"kind": "multilabel", **evaluate(y_true, y_pred, s, label_names=names, train_counts=counts,
-                                                  group_cutoffs=cutoffs)}
-        m["weight"] = float((getattr(clf, "group_weights_", None) or {}).get(group.name, 1.0))
-        m["unseen_labels"] = {name: int(unseen[name]) for name in sorted(unseen)}
-        per_group[group.name] = m
-    y_true, y_pred, s, names, counts, unseen = _flat_arrays(arrays, clf.label_schema_)
-    result = evaluate(y_true, y_pred, s, label_names=names, train_counts=counts, group_cutoffs=cutoffs)
-    result["unseen_labels"] = {name: int(unseen[name]) for name in sorted(unseen)}
-    result["unseen_label_positives"] = int(sum(unseen.values()))
-    result["label_schema"] = [{"name": g.name, "kind": g.kind} for g in clf.label_schema_]
-    result["group_metrics"] = per_group
-    return result
-
-
-def _flat_arrays(arrays, schema):
-    parts = [arrays[g] for g in schema.names]
-    unseen = Counter()
-    for g in schema.names:
-        unseen.update({f"{g}:{k}": v for k, v in arrays[g][5].items()})
-    return (
-        np.concatenate([p[0] for p in parts], axis=1),
-        np.concatenate([p[1] for p in parts], axis=1),
-        np.concatenate([p[2] for p in parts], axis=1),
-        [f"{g}:{n}" for g in schema.names for n in arrays[g][3]],
-        np.concatenate([p[4] for p in parts]),
-        unseen,
-    )
-
-
-def evaluate_grouped(clf, texts, labels):
-    """Overall metrics over every label (micro/macro F1 ...) plus `group_metrics` per group."""
-    from kmlc.estimator import check_texts
-
-    clf._check_fitted()
-    texts, columns, _ = _check_columns(clf, clf.label_schema_, check_texts(texts), labels)
-    return clf.with_training_overlap(_evaluate_columns(clf, columns, _flat_proba(clf, texts)), texts)
-
-
-def report_grouped(clf, texts, labels, directory, title=None, overwrite=False):
-    from kmlc.estimator import check_texts
-    from kmlc.report import write_report
-
-    clf._check_fitted()
-    texts, columns, _ = _check_columns(clf, clf.label_schema_, check_texts(texts), labels)
-    scores = _flat_proba(clf, texts)
-    metrics = clf.with_training_overlap(_evaluate_columns(clf, columns, scores), texts)
-    arrays = _group_arrays(clf, columns, scores)
-    y_true, y_pred, s, names, counts, _ = _flat_arrays(arrays, clf.label_schema_)
-    thresholds = np.concatenate([arrays[g][6] for g in clf.label_schema_.names])
-    write_report(
-        directory, y_true=y_true, y_pred=y_pred, scores=np.clip(s, 0.0, 1.0), label_names=names,
-        train_counts=counts, thresholds=thresholds, history=getattr(clf, "history_", None) or None,
-        title=title or "kmlc evaluation report", group_cutoffs=tuple(clf.group_cutoffs), metrics=metrics,
-        overwrite=overwrite,
-    )
-    return metrics
-
-
 # ----------------------------------------------------------------------------- persistence
 
 
@@ -1134,8 +778,9 @@ def save_group_files(clf, directory):
     })
 
 
-def load_group_state(clf, directory, training, thresholds):
-    """Fills a loaded classifier's grouped state from groups.json, labels/ and thresholds.json."""
+def load_group_state(clf, expected, directory, training, thresholds):
+    """Fills a loaded classifier's grouped state from groups.json, labels/ and thresholds.json;
+    `expected` is the schema of its config.yaml."""
     directory = Path(directory)
     try:
         stored = json.loads((directory / GROUPS_FILE).read_text(encoding="utf-8"))
@@ -1145,10 +790,10 @@ def load_group_state(clf, directory, training, thresholds):
             f"Expected a readable '{GROUPS_FILE}' in '{directory}', Received: a damaged file ({type(e).__name__})."
         ) from None
     schema = LabelSchema(groups, stored.get("group_weights"))
-    if schema.names != _schema_of(clf).names:
+    if schema.names != expected.names:
         raise KmlcModelError(
             f"Expected config.yaml and {GROUPS_FILE} to agree on the label groups, Received: "
-            f"{_schema_of(clf).names} and {schema.names} in '{directory}'."
+            f"{expected.names} and {schema.names} in '{directory}'."
         )
     clf.label_schema_ = schema
     clf.label_encoder_ = GroupedLabelEncoder.load(

@@ -211,3 +211,10 @@ class LabelEncoder:
         encoder.n_samples_ = n_samples
         encoder._lookup = None
         return encoder
+
+
+def sigmoid(logits):
+    logits = np.asarray(logits, dtype=np.float64)
+    # exp of a negative number only: no overflow for large |logit|.
+    e = np.exp(-np.abs(logits))
+    return np.where(logits >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(np.float32)

@@ -269,6 +269,21 @@ def auto_mu(y_train, class_counts=None):
     return float((r.mean() + np.median(r)) / 2.0)
 
 
+def auto_mu_from_rows(ids, lengths, counts):
+    """`kmlc.losses.auto_mu` of the training label matrix from its rows' label ids (columns
+    of `counts`), without the dense [rows, labels] matrix: the mean and median of
+    r_ic = (1 / n_c) / sum_j 1 / n_j over the row's labels j, over every positive (i, c)."""
+    inv_n = 1.0 / np.maximum(np.asarray(counts, np.float64), 1.0)
+    entries = inv_n[np.asarray(ids)]
+    lengths = np.asarray(lengths)
+    if entries.size == 0:
+        raise KmlcInputError("Expected training rows with at least one label, Received: none.")
+    filled = lengths[lengths > 0]
+    starts = np.concatenate([[0], np.cumsum(filled)[:-1]])
+    r = entries / np.repeat(np.add.reduceat(entries, starts), filled)
+    return float((r.mean() + np.median(r)) / 2.0)
+
+
 # --------------------------------------------------------------------------
 # Core (keras.ops).
 # --------------------------------------------------------------------------

@@ -4,7 +4,8 @@ A :class:`TableStream` reads a CSV / TSV, JSON Lines or Parquet file in chunks o
 rows (pandas' chunked readers, pyarrow's `iter_batches`), with the text and label rules of
 `kmlc.data` and its error messages (row numbers count from the start of the file).
 
-`fit_stream` reads the file once to count, then once per epoch to train:
+`TextClassifier.fit_stream` (through `kmlc.training.sources.StreamedData`) reads the file once
+to count, then once per epoch to train:
 
 1. **The counting pass** checks every row (before any training) and counts the labels, the
    TF-IDF n-grams' term and document frequencies (merged chunk by chunk: exactly the vocabulary
@@ -52,6 +53,7 @@ PEEK_ROWS = 1_000
 # The validation rows (by text) and the adapt sample (by row number) are drawn by independent hashes.
 _VALIDATION_SALT = 1
 _SAMPLE_SALT = 2
+_WEIGHT_SALT = 3
 # The config keys of `kmlc train` (None: the default above).
 CONFIG_KEYS = ("stream_sample_rows", "stream_validation_rows", "stream_chunk_rows", "stream_shuffle_rows")
 
@@ -66,6 +68,10 @@ class TableStream:
         path: a .csv, .tsv, .jsonl or .parquet file (see `kmlc.data.READERS`).
         text_columns, label_column, label_sep: as `kmlc.data.read_labeled_texts`;
             "auto" decides the separator on the first `PEEK_ROWS` rows.
+        label_schema: a `kmlc.groups.LabelSchema` to read label groups instead of one label
+            column: a column per group (its name), each row's labels given as qualified
+            "group:label" names; a multiclass group's rows are checked as `read_grouped_texts`
+            checks them (`drop_invalid_rows` drops, and counts, the rows it would refuse).
         file_format: "csv", "tsv", "jsonl" or "parquet" when the name does not tell.
         chunk_rows: rows read at a time (the result of training does not depend on it).
 
@@ -73,7 +79,7 @@ class TableStream:
     """
 
     def __init__(self, path, text_columns=("text",), label_column="labels", label_sep="|", *,
-                 file_format=None, chunk_rows=DEFAULT_CHUNK_ROWS):
+                 label_schema=None, drop_invalid_rows=False, file_format=None, chunk_rows=DEFAULT_CHUNK_ROWS):
         from kmlc.data import _require_columns, check_column_roles, check_data_file, check_label_sep, detect_label_sep
 
         if isinstance(text_columns, str):
@@ -82,21 +88,35 @@ class TableStream:
         if not self.text_columns:
             raise KmlcInputError("Expected at least one text column, Received: none.")
         check_label_sep(label_sep)
-        if not isinstance(label_column, str) or not label_column:
-            raise KmlcInputError(f"Expected one label column name, Received: {label_column!r}.")
-        check_column_roles(self.text_columns, [label_column])
-        self.chunk_rows = _positive_int("chunk_rows", chunk_rows)
+        self.label_schema, self.drop_invalid_rows, self.invalid_rows = label_schema, bool(drop_invalid_rows), 0
+        if label_schema is None:
+            if not isinstance(label_column, str) or not label_column:
+                raise KmlcInputError(f"Expected one label column name, Received: {label_column!r}.")
+            self.label_columns = (label_column,)
+        else:
+            self.label_columns = tuple(label_schema.names)
+        check_column_roles(self.text_columns, self.label_columns)
+        self.chunk_rows = positive_int("chunk_rows", chunk_rows)
         self.source = str(path)
         self.path, self.kind = check_data_file(path, file_format)
-        self.label_column = label_column
+        self.label_column = self.label_columns[0]
         head = self._head()
-        _require_columns(head, list(self.text_columns) + [label_column], self.source)
+        _require_columns(head, list(self.text_columns) + list(self.label_columns), self.source)
         if len(head) == 0:
             raise KmlcInputError(
                 f"Expected at least one data row, Received: a header only in '{self.source}' "
                 f"(columns {list(map(str, head.columns))})."
             )
-        self.label_sep = detect_label_sep(head[label_column].tolist()) if label_sep == "auto" else label_sep
+        cells = [cell for column in self.label_columns for cell in head[column].tolist()]
+        self.label_sep = detect_label_sep(cells) if label_sep == "auto" else label_sep
+
+    def droppable(self, label):
+        """Whether `--min-label-count` may drop `label`: not a multiclass group's (its rows
+        would be left without their one label)."""
+        if self.label_schema is None:
+            return True
+        group = label.split(":", 1)[0]
+        return self.label_schema[group].kind == "multilabel"
 
     def _head(self):
         import pandas as pd
@@ -126,7 +146,7 @@ class TableStream:
         import pyarrow.parquet as pq
 
         # Only the needed columns are decoded: the others never reach memory.
-        columns = list(dict.fromkeys(self.text_columns + (self.label_column,)))
+        columns = list(dict.fromkeys(self.text_columns + self.label_columns))
         batches = pq.ParquetFile(self.path).iter_batches(batch_size=self.chunk_rows, columns=columns)
         return (batch.to_pandas() for batch in batches)
 
@@ -153,14 +173,35 @@ class TableStream:
                 close()
 
     def chunks(self):
-        """(first_row, texts, label_lists) per chunk; a bad row stops it with its row number."""
+        """(first_row, texts, label_lists) per chunk; a bad row stops it with its row number.
+        With a label schema, the label lists hold qualified "group:label" names; rows dropped
+        as invalid are left out (and counted in `invalid_rows` on the first pass)."""
         from kmlc.data import _labels_from_frame, _require_columns, _texts_from_frame
 
+        counted = self.invalid_rows = 0
         for first, frame in self.frames():
-            _require_columns(frame, list(self.text_columns) + [self.label_column], self.source)
+            _require_columns(frame, list(self.text_columns) + list(self.label_columns), self.source)
             texts = _texts_from_frame(frame, self.text_columns, self.source, first_row=first)
-            labels = _labels_from_frame(frame, self.label_column, self.label_sep, self.source, first_row=first)
+            if self.label_schema is None:
+                labels = _labels_from_frame(frame, self.label_column, self.label_sep, self.source, first_row=first)
+            else:
+                texts, labels, dropped = self._group_labels(frame, texts, first)
+                counted += dropped
             yield first, texts, labels
+        self.invalid_rows = counted
+
+    def _group_labels(self, frame, texts, first):
+        from kmlc.data import _labels_from_frame
+        from kmlc.groups import check_multiclass_rows
+
+        schema = self.label_schema
+        columns = {g: _labels_from_frame(frame, g, self.label_sep, self.source, first_row=first) for g in schema.names}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", KmlcDataWarning)  # counted, and said once by the caller
+            columns, keep, _ = check_multiclass_rows(columns, schema, drop=self.drop_invalid_rows, where="data row",
+                                                     offset=first + 1, source=self.source)
+        labels = [[f"{g}:{label}" for g in schema.names for label in columns[g][i]] for i in range(len(keep))]
+        return [texts[i] for i in keep], labels, len(texts) - len(keep)
 
     def identity(self):
         """What a resumed run must find again: the file (path, size, modification time) and
@@ -168,8 +209,8 @@ class TableStream:
         stat = Path(self.path).stat()
         return {
             "path": str(Path(self.path).resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
-            "format": self.kind, "text_columns": list(self.text_columns), "label_column": self.label_column,
-            "label_sep": self.label_sep,
+            "format": self.kind, "text_columns": list(self.text_columns), "label_columns": list(self.label_columns),
+            "label_sep": self.label_sep, "drop_invalid_rows": self.drop_invalid_rows,
         }
 
 
@@ -279,6 +320,7 @@ class ScanResult:
     dropped_labels: list = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     training_text_hashes: np.ndarray = None  # sorted unique `kmlc.data.text_hashes` of the training rows
+    weight_sample: tuple = None  # (texts, label lists) of a seeded sample of training rows
 
     @property
     def training_rows(self):
@@ -286,20 +328,24 @@ class ScanResult:
 
 
 def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_rows=DEFAULT_VALIDATION_ROWS,
-         preprocessor=None, sample_rows=None, collect_label_rows=False, min_label_count=None):
+         preprocessor=None, sample_rows=None, collect_label_rows=False, min_label_count=None, weight_sample_rows=0):
     """The counting pass over `stream` (see the module docstring); adapts `preprocessor`
     (a `TfidfPreprocessor`, or None for a family with nothing to learn) on the training rows
-    or on a seeded sample of `sample_rows` of them."""
+    or on a seeded sample of `sample_rows` of them; keeps a seeded sample of
+    `weight_sample_rows` training rows (label groups' "auto" weights measure their initial
+    losses on it)."""
     started = time.perf_counter()
     totals = Counter()
     held = _Smallest(validation_rows if hold_out else 0)
     # A sample of training rows: the smallest sample keys among at most `held.k` more rows.
     sample = _Smallest(sample_rows + held.k) if (sample_rows and preprocessor is not None) else None
+    weighing = _Smallest(weight_sample_rows + held.k) if weight_sample_rows else None
     ngrams = NgramCounts(preprocessor) if (preprocessor is not None and sample is None) else None
     names, ids, lengths, hashes = {}, [], [], []
     n_rows = n_chunks = 0
-    for first, texts, labels in stream.chunks():
-        rows = np.arange(first, first + len(texts), dtype=np.int64)
+    for _, texts, labels in stream.chunks():
+        # Rows are numbered as read (a row dropped as invalid has no number): the same on every pass.
+        rows = np.arange(n_rows, n_rows + len(texts), dtype=np.int64)
         for row in labels:
             totals.update(row)
         if collect_label_rows:
@@ -312,6 +358,8 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
         held.offer(keys_of_hashes(chunk_hashes, seed, _VALIDATION_SALT), rows, texts, labels)
         if sample is not None:
             sample.offer(row_keys(rows, seed, _SAMPLE_SALT), rows, texts)
+        if weighing is not None:
+            weighing.offer(row_keys(rows, seed, _WEIGHT_SALT), rows, texts, labels)
         n_rows += len(texts)
         n_chunks += 1
 
@@ -331,7 +379,7 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
     dropped = []
     if min_label_count:
         # As --min-label-count in memory: counted over every row, before validation is held out.
-        dropped = sorted(label for label, n in totals.items() if n < min_label_count)
+        dropped = sorted(label for label, n in totals.items() if n < min_label_count and stream.droppable(label))
         if dropped:
             rare = set(dropped)
             val_labels = [[label for label in row if label not in rare] for row in val_labels]
@@ -365,7 +413,14 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
         chosen = sample.smallest(sample_rows, exclude=val_rows)
         adapt_rows = len(chosen)
         preprocessor.adapt([sample.items[i][0] for i in chosen])
+    weight_sample = None
+    if weighing is not None:
+        chosen = weighing.smallest(weight_sample_rows, exclude=val_rows)
+        rare = set(dropped)
+        weight_sample = ([weighing.items[i][0] for i in chosen],
+                         [[label for label in weighing.items[i][1] if label not in rare] for i in chosen])
     return ScanResult(
+        weight_sample=weight_sample,
         rows=n_rows, chunks=n_chunks, label_counts=counts, validation_cut=cut, validation_rows=val_rows,
         validation_texts=val_texts, validation_labels=val_labels, adapt_rows=adapt_rows, label_rows=label_rows,
         dropped_labels=dropped, seconds=time.perf_counter() - started, training_text_hashes=training_text_hashes,
@@ -374,9 +429,12 @@ def scan(stream, *, seed=0, hold_out=True, validation_fraction=0.2, validation_r
 
 def training_chunks(stream, validation_cut, seed):
     """(row numbers, texts, label lists) per chunk of the rows that train: all but the rows
-    whose validation key is at most `validation_cut` (None: all rows)."""
-    for first, texts, labels in stream.chunks():
-        rows = np.arange(first, first + len(texts), dtype=np.int64)
+    whose validation key is at most `validation_cut` (None: all rows). Rows are numbered as
+    `scan` numbers them."""
+    start = 0
+    for _, texts, labels in stream.chunks():
+        rows = np.arange(start, start + len(texts), dtype=np.int64)
+        start += len(texts)
         if validation_cut is not None:
             keys = keys_of_hashes(text_hashes(texts), seed, _VALIDATION_SALT)
             train = np.flatnonzero(keys > np.uint64(validation_cut))
@@ -385,28 +443,15 @@ def training_chunks(stream, validation_cut, seed):
         yield rows, texts, labels
 
 
-def auto_mu_from_rows(ids, lengths, counts):
-    """`kmlc.losses.auto_mu` of the training label matrix from its rows' label ids (columns
-    of `counts`), without the dense [rows, labels] matrix: the mean and median of
-    r_ic = (1 / n_c) / sum_j 1 / n_j over the row's labels j, over every positive (i, c)."""
-    inv_n = 1.0 / np.maximum(np.asarray(counts, np.float64), 1.0)
-    entries = inv_n[np.asarray(ids)]
-    lengths = np.asarray(lengths)
-    if entries.size == 0:
-        raise KmlcInputError("Expected training rows with at least one label, Received: none.")
-    filled = lengths[lengths > 0]
-    starts = np.concatenate([[0], np.cumsum(filled)[:-1]])
-    r = entries / np.repeat(np.add.reduceat(entries, starts), filled)
-    return float((r.mean() + np.median(r)) / 2.0)
-
-
-def _needs_auto_mu(clf):
+def needs_label_rows(loss, loss_params):
+    """True when the loss needs each training row's label ids: the distribution-balanced
+    loss's `mu="auto"` (`auto_mu_from_rows`)."""
     from kmlc.losses import get_loss_defaults
 
-    defaults = get_loss_defaults(clf.loss)
+    defaults = get_loss_defaults(loss)
     if "mu" not in defaults:
         return False
-    mu = (clf.loss_params or {}).get("mu", defaults["mu"])
+    mu = (loss_params or {}).get("mu", defaults["mu"])
     return isinstance(mu, str) and mu.strip().lower() == "auto"
 
 
@@ -449,137 +494,10 @@ def training_dataset(stream, result, label_index, preprocessor, *, batch_size, s
 # ----------------------------------------------------------------------------- fit
 
 
-def _positive_int(name, value, low=1):
+def positive_int(name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise KmlcInputError(f"Expected {name} to be an integer >= {low}, Received: {value!r}.")
     return int(value)
-
-
-def fit_stream(clf, source, validation_data=None, *, sample_rows=None, validation_rows=DEFAULT_VALIDATION_ROWS,
-               shuffle_rows=DEFAULT_SHUFFLE_ROWS, min_label_count=None, backup_dir=None, callbacks=None,
-               progress=None):
-    """`TextClassifier.fit_stream` (see there and the module docstring)."""
-    from kmlc.estimator import _check_training_labels, _fingerprint, check_label_lists, check_texts
-
-    if clf.label_groups is not None:
-        raise KmlcInputError(
-            "Expected label_groups=None to train from a stream, Received: label groups "
-            f"{list(clf.label_groups)}. Train label groups in memory (without --stream)."
-        )
-    clf._validate_params()
-    if sample_rows is not None:
-        sample_rows = _positive_int("the adapt sample (stream_sample_rows)", sample_rows)
-        if clf.model != "tfidf":
-            raise KmlcInputError(
-                f"Expected no adapt sample for model '{clf.model}' (only TF-IDF learns a vocabulary), "
-                f"Received: stream_sample_rows={sample_rows}."
-            )
-    shuffle_rows = _positive_int("the shuffle window (stream_shuffle_rows)", shuffle_rows)
-    validation_rows = _positive_int("the held-out validation rows (stream_validation_rows)", validation_rows,
-                                    low=0 if validation_data is not None else 1)
-    if min_label_count is not None:
-        min_label_count = _positive_int("min_label_count", min_label_count)
-    stream = source if isinstance(source, TableStream) else TableStream(source)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise KmlcInputError(
-                f"Expected validation_data=(texts, labels), Received: {type(validation_data).__name__}."
-            )
-        given_texts = check_texts(validation_data[0], "validation texts")
-        given_labels = check_label_lists(validation_data[1], len(given_texts), "validation labels")
-        if not given_texts:
-            raise KmlcInputError("Expected at least one validation text, Received: none.")
-
-    import keras
-
-    from kmlc.backend import configure_runtime
-    from kmlc.labels import LabelEncoder
-    from kmlc.losses import get_loss
-    from kmlc.training import f1_metrics
-
-    configure_runtime()  # before the first TensorFlow op
-    keras.utils.set_random_seed(clf.seed)
-    started = time.perf_counter()
-    p = clf.resolved_params()
-    preprocessor = clf._build_preprocessor(p)
-    result = scan(
-        stream, seed=clf.seed, hold_out=validation_data is None, validation_fraction=clf.validation_fraction,
-        validation_rows=validation_rows, preprocessor=preprocessor if clf.model == "tfidf" else None,
-        sample_rows=sample_rows, collect_label_rows=_needs_auto_mu(clf), min_label_count=min_label_count,
-    )
-    if validation_data is None:
-        val_texts, val_labels = result.validation_texts, result.validation_labels
-    else:
-        val_texts, val_labels = given_texts, given_labels
-        if result.dropped_labels:
-            rare = set(result.dropped_labels)
-            val_labels = [[label for label in row if label not in rare] for row in val_labels]
-    if result.training_rows < 1:
-        raise KmlcInputError(f"Expected at least 1 training row, Received: none in '{stream.source}'.")
-
-    clf.label_encoder_ = LabelEncoder.from_counts(result.label_counts, result.training_rows)
-    clf.labels_ = list(clf.label_encoder_.vocabulary_)
-    y_val = clf.label_encoder_.transform(val_labels, unknown="ignore")
-    clf.validation_unseen_labels_ = dict(clf.label_encoder_.unknown_labels(val_labels))
-    # One "row" holding every training label: the checks look at the distinct labels only.
-    _check_training_labels([clf.labels_], clf.validation_unseen_labels_)
-    label_index = {label: i for i, label in enumerate(clf.labels_)}
-    if progress is not None:
-        progress(
-            f"streamed '{stream.source}': {result.rows} rows in {result.chunks} chunk(s) ({result.seconds:.1f} s); "
-            f"training on {result.training_rows}, validating on {len(val_texts)} "
-            f"({'given' if validation_data is not None else 'held out by a hash of seed and text'})"
-            + (f"; TF-IDF vocabulary from {result.adapt_rows} rows" if clf.model == "tfidf" else "")
-            + f"; {len(clf.labels_)} labels"
-        )
-
-    loss_params = dict(clf.loss_params or {})
-    if result.label_rows is not None:
-        names, ids, lengths = result.label_rows
-        # Map the first-seen ids to the encoder's columns; dropped labels leave their rows.
-        column = np.array([label_index.get(name, -1) for name in names] + [-1], np.int64)[ids]
-        owner = np.repeat(np.arange(len(lengths)), lengths)[column >= 0]
-        kept = np.bincount(owner, minlength=len(lengths))
-        loss_params["mu"] = auto_mu_from_rows(column[column >= 0], kept, clf.label_encoder_.counts_)
-    clf.preprocessor_ = preprocessor
-    clf.model_ = clf._build_network(p, len(clf.labels_))
-    clf.loss_ = get_loss(
-        clf.loss, class_counts=clf.label_encoder_.counts_.tolist(), num_samples=result.training_rows, **loss_params
-    )
-    steps_per_epoch = -(-result.training_rows // p["batch_size"])
-    clf.model_.compile(
-        optimizer=clf._build_optimizer(p, total_steps=steps_per_epoch * p["epochs"]),
-        loss=clf.loss_,
-        metrics=f1_metrics(len(clf.labels_), tuned=clf.threshold != "fixed"),
-    )
-    train_ds = training_dataset(
-        stream, result, label_index, preprocessor, batch_size=p["batch_size"], shuffle_rows=shuffle_rows, seed=clf.seed
-    )
-    val_ds = clf._validation_dataset(val_texts, y_val, p, preprocessor)
-    fingerprint = None
-    if backup_dir is not None:
-        run = {"stream": stream.identity(), "sample_rows": sample_rows, "validation_rows": validation_rows,
-               "shuffle_rows": shuffle_rows, "min_label_count": min_label_count}
-        fingerprint = _fingerprint(p, [run], [], val_texts, val_labels)
-    clf._train_network(train_ds, val_ds, p, backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint)
-    clf.train_seconds_ = time.perf_counter() - started
-
-    clf.n_train_ = result.training_rows
-    clf.training_text_hashes_ = result.training_text_hashes
-    val_scores = clf.predict_proba(val_texts)
-    clf._tune(y_val, val_scores)
-    clf.metrics_ = {"validation": clf._evaluate_encoded(val_labels, val_scores, val_texts)}
-    clf.stream_info_ = {
-        "source": stream.source, "format": stream.kind, "rows": result.rows, "chunks": result.chunks,
-        "chunk_rows": stream.chunk_rows, "training_rows": result.training_rows,
-        "validation_rows": len(val_texts), "validation": "given" if validation_data is not None else "held_out",
-        "validation_cut": result.validation_cut, "adapt_rows": result.adapt_rows if clf.model == "tfidf" else None,
-        "sample_rows": sample_rows, "shuffle_rows": shuffle_rows, "label_sep": stream.label_sep,
-        "dropped_labels": result.dropped_labels, "scan_seconds": round(result.seconds, 3),
-    }
-    clf.stream_validation_ = (val_texts, val_labels)
-    clf.stream_validation_rows_ = result.validation_rows
-    return clf
 
 
 # ----------------------------------------------------------------------------- command line
@@ -599,22 +517,14 @@ def open_config_stream(config, demo_data):
             "Expected --data FILE (.csv, .tsv, .jsonl or .parquet) with --stream, Received: the bundled "
             "demo data, which is generated in memory."
         )
-    if config.get("label_groups"):
-        raise KmlcInputError(
-            f"Expected one label column with --stream, Received: label groups {list(config['label_groups'])}. "
-            "Train label groups without --stream."
-        )
     if config.get("drop_duplicates"):
         raise KmlcInputError(
             "Expected no --drop-duplicates with --stream (finding repeated texts needs them all in memory), "
             "Received: --drop-duplicates. Remove duplicates from the file first, or train without --stream."
         )
-    if config.get("distribute") not in (None, "none"):
-        raise KmlcInputError(
-            f"Expected no --distribute with --stream (a stream trains on one device), Received: "
-            f"--distribute {config['distribute']}."
-        )
-    if config.get("stream_sample_rows") is not None and config.get("model", "tfidf") != "tfidf":
+    from kmlc.families import get_family
+
+    if config.get("stream_sample_rows") is not None and not get_family(config.get("model", "tfidf")).learns_vocabulary:
         raise KmlcInputError(
             f"Expected no --stream-sample-rows with --model {config.get('model')} (only TF-IDF learns a "
             f"vocabulary), Received: --stream-sample-rows {config['stream_sample_rows']}."
@@ -622,11 +532,15 @@ def open_config_stream(config, demo_data):
     for key in CONFIG_KEYS:
         if config.get(key) is not None:
             low = 0 if (key == "stream_validation_rows" and config.get("val")) else 1
-            _positive_int(f"--{key.replace('_', '-')}", config[key], low=low)
+            positive_int(f"--{key.replace('_', '-')}", config[key], low=low)
     from kmlc.data import DEFAULT_LABEL_SEP
 
+    from kmlc.groups import LabelSchema
+
     label_sep = DEFAULT_LABEL_SEP if config.get("label_sep") is None else config["label_sep"]
+    schema = LabelSchema.parse(config["label_groups"], config.get("group_weights")) if config.get("label_groups") else None
     return TableStream(
         config["data"], config.get("text_columns") or ["text"], config.get("label_column") or "labels",
-        label_sep, chunk_rows=config.get("stream_chunk_rows") or DEFAULT_CHUNK_ROWS,
+        label_sep, label_schema=schema, drop_invalid_rows=bool(config.get("drop_invalid_rows")),
+        chunk_rows=config.get("stream_chunk_rows") or DEFAULT_CHUNK_ROWS,
     )

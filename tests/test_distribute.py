@@ -60,17 +60,36 @@ CHILD = textwrap.dedent(
                 }
 
     result = {"devices": [str(d) for d in keras.distribution.list_devices()] if backend == "jax" else None, "runs": []}
+    def grouped(rows):  # a multiclass group (the first label) beside the multi-label one
+        return {"main": [row[0] if row else "none" for row in rows], "topics": rows}
+
     for run in spec["runs"]:
         probe = Probe()
-        clf = kmlc.TextClassifier(**{**spec["settings"], **run["settings"]})
+        kind = run.get("kind", "memory")
+        settings = {**spec["settings"], **run["settings"]}
+        if kind == "groups":
+            settings["label_groups"] = ["main:multiclass", "topics:multilabel"]
+        clf = kmlc.TextClassifier(**settings)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            clf.fit(texts, labels, validation_data=(val_texts, val_labels), callbacks=[probe])
+            if kind == "groups":
+                clf.fit(texts, grouped(labels), validation_data=(val_texts, grouped(val_labels)), callbacks=[probe])
+            elif kind == "stream":
+                path = os.path.join(out + "_" + str(len(result["runs"])) + ".csv")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write("text,labels\n" + "".join(f'"{t}",{"|".join(l)}\n' for t, l in zip(texts, labels)))
+                clf.fit_stream(path, validation_data=(val_texts, val_labels), callbacks=[probe])
+            else:
+                clf.fit(texts, labels, validation_data=(val_texts, val_labels), callbacks=[probe])
+        proba = clf.predict_proba(val_texts)
+        if isinstance(proba, dict):
+            proba = np.concatenate([proba[g] for g in sorted(proba)], axis=1)
         entry = {
             "settings": run["settings"],
+            "kind": kind,
             "history": clf.history_,
             "validation": {k: clf.metrics_["validation"][k] for k in ("micro_f1", "macro_f1")},
-            "proba": clf.predict_proba(val_texts).tolist(),
+            "proba": proba.tolist(),
             "distribution": clf.distribution_,
             "seconds": clf.train_seconds_,
             "seen": getattr(probe, "seen", None),
@@ -165,6 +184,23 @@ def test_jax_two_devices_match_one_device(tmp_path):
     assert_loads_without_distribution(sparse)
 
 
+def test_jax_two_devices_with_label_groups_and_a_stream(tmp_path):
+    """Data-parallel training is an option of the one training loop: label groups and a
+    streamed table train on two devices as on one (60 rows in batches of 12: no partial batch)."""
+    runs = [
+        {"kind": "groups", "settings": {}},
+        {"kind": "groups", "settings": {"distribute": "data-parallel"}},
+        {"kind": "stream", "settings": {}},
+        {"kind": "stream", "settings": {"distribute": "data-parallel"}},
+    ]
+    groups_one, groups_two, stream_one, stream_two = run_child(tmp_path, "jax", 2, runs)["runs"]
+    for one, two in ((groups_one, groups_two), (stream_one, stream_two)):
+        assert one["distribution"] is None and two["seen"] == {"mesh": [2], "variable_devices": 2}
+        assert two["distribution"]["devices"] == ["cpu:0", "cpu:1"] and two["distribution"]["rows_skipped_per_epoch"] == 0
+        assert_same_training(one, two)
+    assert len(groups_one["proba"][0]) == len(stream_one["proba"][0]) + 4  # "main": 3 first labels + "none"
+
+
 def test_tensorflow_two_devices_match_one_device(tmp_path):
     # Dropout off: each replica draws its own masks from the same seed, so with dropout the two
     # runs differ by design. The one-device reference is data-parallel too: Keras' TensorFlow
@@ -172,6 +208,8 @@ def test_tensorflow_two_devices_match_one_device(tmp_path):
     runs = [
         {"settings": {"tfidf_input": "sparse", "distribute": "data-parallel", "dropout": 0.0}, "save": "sparse"},
         {"settings": {"tfidf_input": "dense", "distribute": "data-parallel", "dropout": 0.0}},
+        {"kind": "groups", "settings": {"distribute": "data-parallel", "dropout": 0.0}},
+        {"kind": "stream", "settings": {"distribute": "data-parallel", "dropout": 0.0}},
     ]
     two = run_child(tmp_path, "tensorflow", 2, runs)["runs"]
     one = run_child(tmp_path, "tensorflow", 1, runs)["runs"]
@@ -190,7 +228,7 @@ def test_training_batches_are_whole_and_reshuffled():
     3 batches of 16 an epoch, and the 12 rows left out change from epoch to epoch."""
     import tensorflow as tf
 
-    from kmlc.distribute import DataParallelPlan
+    from kmlc.training.distribute import DataParallelPlan
     from kmlc.preprocessing import TfidfPreprocessor, make_dataset
 
     texts = [f"text number {i}" for i in range(60)]
@@ -212,7 +250,7 @@ def test_split_sparse_batch_gives_each_replica_its_own_documents():
     import keras
     import tensorflow as tf
 
-    from kmlc.distribute import pad_sparse_entries, split_sparse_batch
+    from kmlc.training.distribute import pad_sparse_entries, split_sparse_batch
     from kmlc.models import TfidfMLP
     from kmlc.preprocessing import TfidfPreprocessor
 
@@ -246,10 +284,6 @@ def test_distribute_settings_are_checked_before_work(tmp_path):
     texts, labels = make_tiny_corpus()
     with pytest.raises(KmlcInputError, match=r"Expected distribute to be one of \[None, 'none', 'data-parallel'\], Received: 'yes'"):
         kmlc.TextClassifier(distribute="yes").fit(texts, labels)
-    with pytest.raises(KmlcInputError, match="Expected distribute=None with label_groups"):
-        kmlc.TextClassifier(distribute="data-parallel", label_groups=["topic:multilabel"]).fit(texts, {"topic": labels})
-    with pytest.raises(KmlcInputError, match="Expected distribute=None with streamed training"):
-        kmlc.TextClassifier(distribute="data-parallel").fit_stream(tmp_path / "never_read.csv")
     assert kmlc.TextClassifier(distribute="data-parallel").get_params()["distribute"] == "data-parallel"
 
 

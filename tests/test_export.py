@@ -219,7 +219,7 @@ def test_served_outputs_match_predict(family, clfs, exported, tf_only_python):
 @pytest.mark.slow  # a second Keras process per family (~30 s each here)
 @pytest.mark.parametrize("family", ["tfidf", "bert"])
 def test_export_from_the_other_backend(family, clfs, tf_only_python, tmp_path):
-    """The same model saved and exported by `python -m kmlc.export` under the backend this
+    """The same model saved and exported by `kmlc export` under the backend this
     run is not on (tensorflow, or jax when the run is on tensorflow): JAX and TensorFlow
     exports are both checked in every run."""
     import keras
@@ -229,11 +229,11 @@ def test_export_from_the_other_backend(family, clfs, tf_only_python, tmp_path):
     clf.save(tmp_path / "model")
     env = {**os.environ, "KERAS_BACKEND": other}
     result = subprocess.run(
-        [sys.executable, "-m", "kmlc.export", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "served")],
+        [sys.executable, "-m", "kmlc.cli", "export", "--model", str(tmp_path / "model"), "--out", str(tmp_path / "served")],
         capture_output=True, text=True, env=env,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.strip().endswith(str(tmp_path / "served" / "1"))
+    assert f"SavedModel written to {tmp_path / 'served' / '1'}/" in result.stdout
     texts = probe_texts()
     response = serve(tf_only_python, tmp_path / "served" / "1", [texts, []], metadata=True)
     _check_metadata(clf, response["metadata"], family, other)
@@ -383,7 +383,7 @@ def test_torch_route_explains_a_failed_subprocess(tfidf_clf, tmp_path, monkeypat
     import kmlc.export as export
 
     def failed(command, env, **kwargs):
-        assert env["KERAS_BACKEND"] == "tensorflow" and command[1:3] == ["-m", "kmlc.export"]
+        assert env["KERAS_BACKEND"] == "tensorflow" and command[1:4] == ["-m", "kmlc.cli", "export"]
         return subprocess.CompletedProcess(command, 1, "", "ModuleNotFoundError: No module named 'tensorflow'\n")
 
     monkeypatch.setattr(export.subprocess, "run", failed)

@@ -35,7 +35,7 @@ import keras
 import numpy as np
 
 from kmlc.errors import KmlcInputError, KmlcModelError
-from kmlc.estimator import DISTRIBUTE
+from kmlc.training import DISTRIBUTE
 
 BACKENDS = ("jax", "tensorflow")
 
@@ -44,12 +44,12 @@ def is_distributed(value):
     return value not in (None, "none")
 
 
-def check_distribute(clf):
+def check_distribute(distribute):
     """Refuses a `distribute` setting that cannot run; touches no device (cheap)."""
-    if not is_distributed(clf.distribute):
+    if not is_distributed(distribute):
         return
-    if clf.distribute != "data-parallel":
-        raise KmlcInputError(f"Expected distribute to be one of {[None, *DISTRIBUTE]}, Received: {clf.distribute!r}.")
+    if distribute != "data-parallel":
+        raise KmlcInputError(f"Expected distribute to be one of {[None, *DISTRIBUTE]}, Received: {distribute!r}.")
     backend = keras.backend.backend()
     if backend not in BACKENDS:
         raise KmlcInputError(
@@ -57,27 +57,22 @@ def check_distribute(clf):
             f"{backend!r} (kmlc does not distribute torch training). Use --backend jax or "
             "--backend tensorflow, or train without --distribute."
         )
-    if clf.label_groups is not None:
-        raise KmlcInputError(
-            "Expected distribute=None with label_groups, Received: 'data-parallel' (training with "
-            "label groups runs on one device)."
-        )
 
 
-def plan_data_parallel(clf, p):
-    """The `DataParallelPlan` of a classifier about to fit, or None without distribution.
-    Counts the devices and refuses a batch size they do not divide, before any work."""
-    check_distribute(clf)
-    if not is_distributed(clf.distribute):
+def plan_data_parallel(distribute, sparse_input, batch_size):
+    """The `DataParallelPlan` of a fit about to start, or None without distribution. Counts
+    the devices and refuses a batch size they do not divide, before any work."""
+    check_distribute(distribute)
+    if not is_distributed(distribute):
         return None
-    return DataParallelPlan.create(p["batch_size"], sparse_input=clf.model == "tfidf" and p["tfidf_input"] == "sparse")
+    return DataParallelPlan.create(batch_size, sparse_input=sparse_input)
 
 
 class DataParallelPlan:
     """What `fit` needs to train one network on several devices (see the module docstring).
 
     Use: `with plan.scope():` build and compile the network; `plan.training_dataset(...)`;
-    `plan.validate_with(...)`; then `TextClassifier._train_network(..., distribution=plan)`
+    `plan.validate_with(...)`; then `kmlc.training.loop.train_network(..., distribution=plan)`
     runs `fit` inside `plan.training()` with `plan.callbacks()` first, and replaces the network
     with `plan.one_device_copy(...)`.
     """

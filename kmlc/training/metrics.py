@@ -1,10 +1,13 @@
-"""What training needs beyond the network: streaming F1 metrics and callbacks."""
+"""Streaming F1 metrics from logits, for training logs and early stopping (micro and macro,
+at a fixed or at the best threshold; over one label set or several label groups)."""
 
 import math
 
 import keras
 import numpy as np
 from keras import ops
+
+from kmlc.losses import _loss_groups
 
 
 @keras.saving.register_keras_serializable(package="kmlc")
@@ -198,218 +201,94 @@ def f1_metrics(num_labels, tuned=True):
     return [F1Score(num_labels, "micro"), F1Score(num_labels, "macro")]
 
 
-def early_stopping(patience, monitor="val_micro_f1"):
-    """Stops when validation micro-F1 stops improving and restores the best epoch's weights
-    (a `ResumableEarlyStopping`: its state survives an interrupted run)."""
-    return ResumableEarlyStopping(
-        monitor=monitor, mode="max", patience=patience, restore_best_weights=True, verbose=0
-    )
+@keras.saving.register_keras_serializable(package="kmlc")
+class GroupedF1Score(keras.metrics.Metric):
+    """Streaming micro- or macro-F1 over every label of a grouped output, from logits.
 
-
-# ----------------------------------------------------------------------------- reliability
-
-
-def epoch_is_finite(logs):
-    """An epoch whose training or validation loss is NaN/inf has diverged: its weights are
-    never a 'best' epoch, never backed up."""
-    logs = logs or {}
-    return all(math.isfinite(float(logs[k])) for k in ("loss", "val_loss") if logs.get(k) is not None)
-
-
-class NanGuard(keras.callbacks.TerminateOnNaN):
-    """TerminateOnNaN that remembers where the loss diverged (epoch, batch), so the caller
-    can say so and keep the last good weights, instead of printing a bare batch number."""
-
-    def __init__(self):
-        super().__init__()
-        self.nan_epoch = None
-        self.nan_batch = None
-        self._epoch = 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
-
-    def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)) and self.nan_epoch is None:
-            self.nan_epoch, self.nan_batch = self._epoch, batch
-            self.model.stop_training = True
-
-
-class InterruptAtBatchBoundary(keras.callbacks.Callback):
-    """Raises an interrupt held by `kmlc.interrupts.deferred_interrupts` at the next batch or
-    epoch boundary, where unwinding leaves no native work half-done."""
-
-    def _check(self, *args, **kwargs):
-        from kmlc.interrupts import raise_pending
-
-        raise_pending()
-
-    on_train_batch_end = on_test_batch_end = on_epoch_begin = on_epoch_end = _check
-    on_test_begin = on_train_begin = _check
-
-
-def snapshot_weights(model):
-    """A copy of `model.get_weights()` that later training steps leave alone. Under JAX a
-    device copy: `get_weights` converts 5M parameters to NumPy in about 120 ms, where the copy
-    takes a few (and holding the arrays themselves fails, as the train step donates them)."""
-    if keras.backend.backend() == "jax":
-        return [ops.copy(variable.value) for variable in model.weights]
-    return model.get_weights()
-
-
-class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping (best weights restored) whose counters can be saved and restored, so a
-    resumed run stops at the same epoch as an uninterrupted one; a diverged epoch is skipped.
-    The best epoch's weights are kept with `snapshot_weights`."""
-
-    def __init__(self, restore_best_weights=False, **kwargs):
-        super().__init__(restore_best_weights=False, **kwargs)
-        self.keep_best_weights = restore_best_weights
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not epoch_is_finite(logs):
-            return
-        super().on_epoch_end(epoch, logs)
-        # EarlyStopping moves best_epoch to this epoch on an improvement (and on the first);
-        # without the monitored value it does nothing, and neither does this.
-        if self.keep_best_weights and self.best_epoch == epoch and (logs or {}).get(self.monitor) is not None:
-            self.best_weights = snapshot_weights(self.model)
-
-    def on_train_end(self, logs=None):
-        super().on_train_end(logs)
-        if self.keep_best_weights and self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
-
-    def get_state(self):
-        best = None if self.best is None else float(self.best)
-        return {"wait": int(self.wait), "best": best, "best_epoch": int(self.best_epoch),
-                "stopped_epoch": int(self.stopped_epoch)}
-
-    def set_state(self, state, best_weights):
-        self.wait = state["wait"]
-        self.best = state["best"]
-        self.best_epoch = state["best_epoch"]
-        self.stopped_epoch = state["stopped_epoch"]
-        self.best_weights = best_weights
-
-
-def _seed_state_variables(model):
-    """The states of the model's random seed generators (dropout masks): variables that
-    `save_weights` leaves out, but that a resumed run needs to draw the same masks."""
-    weights = {id(w) for w in model.weights}
-    return [v for v in model.variables if id(v) not in weights]
-
-
-class TrainingBackup(keras.callbacks.BackupAndRestore):
-    """Keras' BackupAndRestore, with the backup written atomically and holding everything a
-    resumed run needs to end exactly where an uninterrupted one would: the weights and the
-    optimiser state (Keras), the completed epochs' logs, the early-stopping counters and
-    best weights, and a fingerprint of the data and settings it belongs to.
-
-    The backup directory is replaced as a whole after each epoch, so an interruption at any
-    moment leaves the previous epoch's complete backup. It is removed when training ends.
+    A multiclass group predicts its argmax; multi-label columns are binned by logit as in
+    `TunedF1Score` and judged at the best shared threshold (`tuned=True`) or at
+    probability 0.5. Early stopping watches this (`val_micro_f1`).
     """
 
-    STATE = "kmlc_state.json"
-    BEST = "best_weights.npz"
+    def __init__(self, groups, average="micro", tuned=True, num_bins=240, logit_range=12.0, name=None, dtype=None):
+        if average not in ("micro", "macro"):
+            raise ValueError(f"Expected average 'micro' or 'macro', Received: {average!r}.")
+        super().__init__(name=name or f"{average}_f1", dtype=dtype or "float32")
+        self.groups = _loss_groups(groups)
+        self.average, self.tuned = average, bool(tuned)
+        self.num_bins, self.logit_range = int(num_bins), float(logit_range)
+        self._ml = [c for g in self.groups if g["kind"] == "multilabel" for c in range(g["start"], g["stop"])]
+        self._mc = [g for g in self.groups if g["kind"] == "multiclass"]
+        self._n_mc = sum(g["stop"] - g["start"] for g in self._mc)
+        if self._ml:
+            size = (len(self._ml) * self.num_bins,)
+            self.positives = self.add_variable(shape=size, initializer="zeros", name="positives")
+            self.negatives = self.add_variable(shape=size, initializer="zeros", name="negatives")
+        if self._mc:
+            for key in ("mc_tp", "mc_fp", "mc_fn"):
+                setattr(self, key, self.add_variable(shape=(self._n_mc,), initializer="zeros", name=key))
 
-    def __init__(self, backup_dir, early_stopping=None, fingerprint=None):
-        from kmlc.outputs import BACKUP_DIRECTORY, check_output
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_true = ops.cast(y_true, self.dtype)
+        logits = ops.cast(y_pred, self.dtype)
+        weight = (ops.ones_like(y_true[:, :1]) if sample_weight is None
+                  else ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1)))
+        if self._ml:
+            index = ops.convert_to_tensor(np.asarray(self._ml, dtype="int32"))
+            y = ops.take(y_true, index, axis=1)
+            z = ops.take(logits, index, axis=1)
+            position = (z + self.logit_range) / (2.0 * self.logit_range)
+            bins = ops.clip(ops.cast(ops.floor(position * self.num_bins), "int32"), 0, self.num_bins - 1)
+            segment = ops.reshape(bins + ops.arange(len(self._ml), dtype="int32")[None, :] * self.num_bins, (-1,))
+            w = weight * ops.ones_like(y)
+            size = len(self._ml) * self.num_bins
+            self.positives.assign_add(ops.segment_sum(ops.reshape(w * y, (-1,)), segment, num_segments=size))
+            self.negatives.assign_add(ops.segment_sum(ops.reshape(w * (1.0 - y), (-1,)), segment, num_segments=size))
+        if self._mc:
+            tps, fps, fns = [], [], []
+            for g in self._mc:
+                y = y_true[:, g["start"]:g["stop"]]
+                pred = ops.one_hot(ops.argmax(logits[:, g["start"]:g["stop"]], axis=-1), g["stop"] - g["start"])
+                pred = ops.cast(pred, self.dtype)
+                tps.append(ops.sum(weight * y * pred, axis=0))
+                fps.append(ops.sum(weight * (1.0 - y) * pred, axis=0))
+                fns.append(ops.sum(weight * y * (1.0 - pred), axis=0))
+            self.mc_tp.assign_add(ops.concatenate(tps, axis=0))
+            self.mc_fp.assign_add(ops.concatenate(fps, axis=0))
+            self.mc_fn.assign_add(ops.concatenate(fns, axis=0))
 
-        # Before training: a directory that is not a backup is refused, never deleted.
-        check_output(backup_dir, BACKUP_DIRECTORY, flag="backup_dir")
-        super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=True)
-        self.early_stopping = early_stopping
-        self.fingerprint = fingerprint
-        self.epoch_logs = []
-        self.resumed_from_epoch = 0
-        self._saved_best_epoch = None
+    def result(self):
+        def f1(tp, fp, fn):
+            d = 2.0 * tp + fp + fn
+            return ops.where(d > 0, 2.0 * tp / ops.maximum(d, 1e-12), 0.0)
 
-    def on_train_end(self, logs=None):
-        from kmlc.outputs import BACKUP_DIRECTORY, remove_output
+        if self._ml:
+            shape = (len(self._ml), self.num_bins)
+            pos, neg = ops.reshape(self.positives, shape), ops.reshape(self.negatives, shape)
+            tp = ops.flip(ops.cumsum(ops.flip(pos, axis=1), axis=1), axis=1)
+            fp = ops.flip(ops.cumsum(ops.flip(neg, axis=1), axis=1), axis=1)
+            fn = ops.sum(pos, axis=1, keepdims=True) - tp
+            if not self.tuned:  # bin edge num_bins / 2 is logit 0, probability 0.5
+                k = self.num_bins // 2
+                tp, fp, fn = tp[:, k:k + 1], fp[:, k:k + 1], fn[:, k:k + 1]
+        n_labels = len(self._ml) + self._n_mc
+        if self.average == "micro":
+            if self._ml:
+                tp, fp, fn = ops.sum(tp, axis=0), ops.sum(fp, axis=0), ops.sum(fn, axis=0)
+            else:
+                tp = fp = fn = ops.zeros((1,), self.dtype)
+            if self._mc:
+                tp, fp, fn = tp + ops.sum(self.mc_tp), fp + ops.sum(self.mc_fp), fn + ops.sum(self.mc_fn)
+            return ops.max(f1(tp, fp, fn))
+        total = ops.sum(f1(tp, fp, fn), axis=0) if self._ml else ops.zeros((1,), self.dtype)
+        if self._mc:
+            total = total + ops.sum(f1(self.mc_tp, self.mc_fp, self.mc_fn))
+        return ops.max(total / n_labels)
 
-        # Keras removes the whole directory; this removes it only while it holds the backup alone.
-        remove_output(self.backup_dir, BACKUP_DIRECTORY)
+    def reset_state(self):
+        for variable in self.variables:
+            variable.assign(ops.zeros(variable.shape, dtype=variable.dtype))
 
-    @classmethod
-    def read_state(cls, backup_dir):
-        """The saved state of a backup directory, None when there is no backup."""
-        import json
-        from pathlib import Path
-
-        from kmlc.errors import KmlcInputError
-
-        path = Path(backup_dir) / cls.STATE
-        if not path.is_file():
-            return None
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-            int(state["epoch"]), list(state["history"])
-        except (ValueError, KeyError, TypeError) as e:
-            raise KmlcInputError(
-                f"Expected a readable training backup in '{backup_dir}', Received: a damaged "
-                f"'{cls.STATE}' ({type(e).__name__}). Delete the directory to train from the start."
-            ) from None
-        return state
-
-    def on_train_begin(self, logs=None):
-        import numpy as np
-
-        state = self.read_state(self.backup_dir)
-        super().on_train_begin(logs)  # restores weights, optimiser state and the epoch
-        if state is None:
-            return
-        self.resumed_from_epoch = int(state["epoch"])
-        self._current_epoch = self.resumed_from_epoch
-        # By position: a seed generator's name carries a process-wide counter.
-        seeds = state.get("seed_states") or []
-        variables = _seed_state_variables(self.model)
-        if len(seeds) == len(variables):
-            for variable, value in zip(variables, seeds):
-                variable.assign(np.asarray(value, dtype=variable.dtype))
-        self.epoch_logs = [dict(row) for row in state["history"]]
-        es = state.get("early_stopping")
-        if self.early_stopping is not None and es is not None:
-            best_weights = None
-            path = f"{self.backup_dir}/{self.BEST}"
-            if es.get("has_best_weights"):
-                with np.load(path, allow_pickle=False) as store:
-                    best_weights = [store[f"w{i}"] for i in range(len(store.files))]
-            self.early_stopping.set_state(es, best_weights)
-            self._saved_best_epoch = es["best_epoch"] if best_weights is not None else None
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not epoch_is_finite(logs):
-            return  # a diverged epoch is not a state to resume from
-        self.epoch_logs.append({k: float(v) for k, v in (logs or {}).items()})
-        super().on_epoch_end(epoch, logs)
-
-    def _save_model(self):
-        import json
-        import os
-        from pathlib import Path
-
-        import numpy as np
-
-        from kmlc.io import atomic_directory
-        from kmlc.outputs import BACKUP_DIRECTORY
-
-        es = self.early_stopping
-        es_state = None
-        if es is not None:
-            es_state = {**es.get_state(), "has_best_weights": es.best_weights is not None}
-        old = Path(self.backup_dir)
-        with atomic_directory(self.backup_dir, BACKUP_DIRECTORY) as tmp:
-            self.model.save_weights(str(tmp / "latest.weights.h5"))
-            (tmp / "training_metadata.json").write_text(json.dumps({"epoch": self._current_epoch, "batch": 0}))
-            if es_state and es_state["has_best_weights"]:
-                if self._saved_best_epoch == es_state["best_epoch"] and (old / self.BEST).is_file():
-                    os.link(old / self.BEST, tmp / self.BEST)  # unchanged: no second copy on disk
-                else:
-                    np.savez(tmp / self.BEST, **{f"w{i}": w for i, w in enumerate(es.best_weights)})
-                self._saved_best_epoch = es_state["best_epoch"]
-            seeds = [keras.ops.convert_to_numpy(v).tolist() for v in _seed_state_variables(self.model)]
-            state = {"format": 1, "fingerprint": self.fingerprint, "epoch": self._current_epoch,
-                     "history": self.epoch_logs, "early_stopping": es_state, "seed_states": seeds}
-            (tmp / self.STATE).write_text(json.dumps(state))
+    def get_config(self):
+        return {"groups": [dict(g) for g in self.groups], "average": self.average, "tuned": self.tuned,
+                "num_bins": self.num_bins, "logit_range": self.logit_range, "name": self.name, "dtype": self.dtype}
