@@ -15,12 +15,24 @@ import warnings
 from pathlib import Path
 
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError
+from kmlc.settings import BY_NAME, SETTINGS, default_text
+
+DEFAULT_LABEL_SEP = BY_NAME["label_sep"].default
 from kmlc.outputs import (
     METRICS_FILE, MODEL_DIRECTORY, REPORT_DIRECTORY, RESUME_DIRECTORY, SPLIT_DIRECTORY, claim_output, claim_outputs,
     remove_output,
 )
 
 DEMO_DATA = "demo:support_tickets"
+# The flags of `kmlc train` in groups, in this order (every setting with a flag is in one).
+TRAIN_SECTIONS = (
+    ("model", "model"), ("tfidf", "TF-IDF (--model tfidf)"), ("bert", "BERT (--model bert)"),
+    ("training", "training (a default per family)"), ("loss", "loss"),
+    ("thresholds", "thresholds and reports"), ("groups", "label groups (--label-column NAME:KIND, repeated)"),
+    ("data", "data"), ("stream", "data larger than memory (--stream)"), ("run", "run"),
+)
+# Where the command line's default differs from the API's.
+CLI_DEFAULTS = {"verbose": 2, "distribute": "none"}
 
 
 # ----------------------------------------------------------------------------- parsing helpers
@@ -51,21 +63,42 @@ def _key_value(text):
     return key.strip(), value.strip()
 
 
+def _add_setting(parser, name, help=None):
+    """The flag of setting `name` (`kmlc.settings`): its type, choices and help from the table;
+    `help` replaces the table's help (another command's meaning of the same flag)."""
+    setting = BY_NAME[name]
+    kwargs = {"dest": name, "metavar": setting.metavar}
+    kind = setting.kind
+    if kind == "bool":
+        kwargs = {"dest": name, "default": None,
+                  "action": "store_true" if name == "stream" else argparse.BooleanOptionalAction}
+    elif kind in ("int", "float"):
+        kwargs["type"] = int if kind == "int" else float
+    elif kind in ("choice", "distribute") and not callable(setting.choices):
+        kwargs = {"dest": name, "choices": setting.allowed_choices()}
+    elif kind == "choice" and name == "model":
+        kwargs = {"dest": name, "choices": setting.allowed_choices()}
+    elif kind == "int_list":
+        kwargs["type"] = _comma_ints
+    elif kind == "float_list":
+        kwargs["type"] = _comma_floats
+    elif kind == "mapping":
+        kwargs.update(action="append", type=_key_value)
+    elif kind == "columns":
+        kwargs["action"] = "append"
+    elif kind == "verbose":
+        kwargs = {"dest": name, "type": int, "choices": setting.allowed_choices()}
+    if help is None:
+        default = CLI_DEFAULTS.get(name, default_text(setting))
+        help = setting.help + (f". Default: {default}" if default is not None else "")
+    parser.add_argument(setting.cli_flag, help=help, **kwargs)
+
+
 def _add_data_columns(parser, labels=True):
-    parser.add_argument(
-        "--text-column", dest="text_columns", action="append", metavar="NAME",
-        help="text column; repeat to join several (e.g. title and abstract). Default: text",
-    )
+    _add_setting(parser, "text_columns")
     if labels:
-        parser.add_argument(
-            "--label-column", action="append", metavar="NAME[:KIND]",
-            help="label column. Default: labels. Repeat it, with KIND multiclass or multilabel, for "
-                 "several label groups in one model (e.g. score:multiclass, emotions:multilabel)",
-        )
-        parser.add_argument(
-            "--label-sep", metavar="SEP",
-            help="separator inside a label cell, or 'auto'. List literals are always read. Default: |",
-        )
+        _add_setting(parser, "label_column")
+        _add_setting(parser, "label_sep")
 
 
 def _add_overwrite(parser, what):
@@ -77,10 +110,7 @@ def _add_overwrite(parser, what):
 
 
 def _add_backend(parser):
-    parser.add_argument(
-        "--backend", choices=("jax", "tensorflow", "torch"),
-        help="Keras backend (default: $KERAS_BACKEND, else jax)",
-    )
+    _add_setting(parser, "backend")
 
 
 def build_parser():
@@ -95,10 +125,8 @@ def build_parser():
     commands.required = True
 
     train = commands.add_parser("train", help="train, tune thresholds, evaluate and save a model")
-    train.add_argument("--data", metavar="PATH", help="training table (default: the bundled demo data)")
-    train.add_argument("--val", metavar="PATH", help="validation table (default: split from --data)")
-    train.add_argument("--test", metavar="PATH", help="test table (default: split from --data)")
-    _add_data_columns(train)
+    for name in ("data", "val", "test", "text_columns", "label_column", "label_sep"):
+        _add_setting(train, name)
     train.add_argument("--config", metavar="FILE.yaml", help="settings file; flags override it")
     train.add_argument("--out", metavar="DIR", help="model directory to write (required unless --resume)")
     train.add_argument(
@@ -106,100 +134,13 @@ def build_parser():
         help="continue the interrupted `kmlc train --out DIR` from its last completed epoch, with its "
         "data and settings (under jax and torch it ends exactly as the uninterrupted run would have)",
     )
-    _add_backend(train)
-    train.add_argument("--model", choices=("tfidf", "bert"), help="model family. Default: tfidf")
-    train.add_argument("--max-tokens", type=int, metavar="N", help="TF-IDF vocabulary size. Default: 20000")
-    train.add_argument("--ngrams", type=int, metavar="N", help="largest n-gram length. Default: 2")
-    train.add_argument(
-        "--normalize", choices=("l2", "none"),
-        help="scale each TF-IDF vector to unit length (l2) or keep raw values (none). Default: l2",
-    )
-    train.add_argument(
-        "--sublinear-tf", action=argparse.BooleanOptionalAction, default=None,
-        help="(1 + log count) x IDF instead of count x IDF. Default: on",
-    )
-    train.add_argument("--hidden-units", type=_comma_ints, metavar="N,N", help="hidden layer sizes. Default: 512,256")
-    train.add_argument("--input-scale", type=float, metavar="X", help="multiply the TF-IDF values by X before the first layer (its learning rate x X with Adam). Default: 1")
-    bert = train.add_argument_group("BERT (--model bert)")
-    bert.add_argument("--preset", metavar="DIR", help="local KerasHub or Hugging Face BERT directory. Default: the installed all-MiniLM-L6-v2")
-    bert.add_argument("--sequence-length", type=int, metavar="N", help="tokens per text. Default: 128")
-    bert.add_argument("--pooling", choices=("cls", "mean"), help="text vector: pooled [CLS] or masked mean. Default: mean")
-    bert.add_argument("--freeze-backbone", action=argparse.BooleanOptionalAction, default=None, help="train the head only")
-    bert.add_argument(
-        "--long-docs", choices=("truncate", "windows"),
-        help="texts longer than the sequence: keep the start, or read overlapping windows and max-pool their logits. Default: truncate",
-    )
-    bert.add_argument("--max-windows", type=int, metavar="N", help="--long-docs windows: most windows per text. Default: 8")
-    bert.add_argument("--window-overlap", type=int, metavar="N", help="--long-docs windows: tokens shared by consecutive windows. Default: a quarter of a window")
-    bert.add_argument("--weight-decay", type=float, metavar="W", help="AdamW weight decay (not on biases, LayerNorm). Default: 0.01")
-    bert.add_argument("--warmup-fraction", type=float, metavar="F", help="share of steps of linear warm-up. Default: 0.1")
-    bert.add_argument("--clipnorm", type=float, metavar="C", help="global gradient-norm clip. Default: 1.0")
-    bert.add_argument("--mixed-precision", choices=("none", "bfloat16", "float16"), help="compute dtype. Default: none")
-    common = train.add_argument_group("training (defaults per family: tfidf / bert)")
-    common.add_argument("--dropout", type=float, metavar="RATE", help="dropout rate. Default: 0.5 / 0.1")
-    common.add_argument("--learning-rate", type=float, metavar="LR", help="peak learning rate. Default: 0.001 / 5e-05")
-    common.add_argument("--batch-size", type=int, metavar="N", help="batch size. Default: 32 / 16")
-    common.add_argument("--epochs", type=int, metavar="N", help="most epochs. Default: 40 / 5")
-    common.add_argument("--patience", type=int, metavar="N", help="early-stopping patience. Default: 5 / 2")
-    common.add_argument(
-        "--distribute", choices=("none", "data-parallel"),
-        help="data-parallel: split each training batch between all devices (jax: keras DataParallel; "
-             "tensorflow: MirroredStrategy; not torch); the batch size must divide by their number. Default: none",
-    )
-    train.add_argument("--loss", metavar="NAME", help="loss: bce, wbce, focal, cb, db, ntr-focal, cb-ntr, db-no-focal. Default: db")
-    train.add_argument(
-        "--loss-param", action="append", type=_key_value, metavar="KEY=VALUE",
-        help="override a loss parameter (repeatable), e.g. gamma=2",
-    )
-    train.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k. Default: global")
-    train.add_argument("--threshold-metric", metavar="METRIC", help="what threshold tuning maximises. Default: micro_f1")
-    train.add_argument("--top-k", type=int, metavar="K", help="labels per row for --threshold top-k")
-    train.add_argument("--min-precision", type=float, metavar="P", help="tune for the best recall with micro-precision >= P")
-    train.add_argument("--group-cutoffs", type=_comma_ints, metavar="HEAD,MEDIUM",
-                       help="least training examples of head and medium labels in reports. Default: 35,8")
-    train.add_argument(
-        "--at-least-one", action=argparse.BooleanOptionalAction, default=None,
-        help="give every row its best label when none passes the threshold",
-    )
-    train.add_argument(
-        "--group-weights", metavar="W,W,...|auto",
-        help="label groups' loss weights, one per --label-column, or auto (inverse initial losses). Default: 1 each",
-    )
-    train.add_argument(
-        "--drop-invalid-rows", action=argparse.BooleanOptionalAction, default=None,
-        help="label groups: drop rows whose multiclass label is missing or has several values (reported) instead of stopping",
-    )
-    train.add_argument("--split", type=_comma_floats, metavar="F,F,F", help="train,val,test fractions. Default: 0.6,0.2,0.2")
-    train.add_argument(
-        "--drop-duplicates", action=argparse.BooleanOptionalAction, default=None,
-        help="drop repeated texts (reported)",
-    )
-    train.add_argument("--min-label-count", type=int, metavar="N", help="drop labels with fewer than N examples (reported)")
-    train.add_argument("--seed", type=int, metavar="N", help="seed of every random choice. Default: 0")
-    stream = train.add_argument_group("data larger than memory (--stream)")
-    stream.add_argument(
-        "--stream", action="store_true", default=None,
-        help="read --data in chunks instead of whole: one pass counts the labels and the TF-IDF vocabulary, "
-             "each epoch reads the file again (see docs/concepts.md). No test split is taken from the stream: "
-             "give --test",
-    )
-    stream.add_argument(
-        "--stream-sample-rows", type=int, metavar="N",
-        help="adapt the TF-IDF vocabulary on a seeded sample of N training rows. Default: all rows",
-    )
-    stream.add_argument(
-        "--stream-validation-rows", type=int, metavar="N",
-        help="without --val: hold out the --split validation share of the rows, at most N rows "
-             "(kept in memory; the other rows train). Default: 20000",
-    )
-    stream.add_argument("--stream-chunk-rows", type=int, metavar="N", help="rows read at a time. Default: 50000")
-    stream.add_argument("--stream-shuffle-rows", type=int, metavar="N", help="rows of the seeded shuffle window. Default: 50000")
-    train.add_argument("--verbose", type=int, choices=(0, 1, 2), help="Keras fit verbosity. Default: 2")
-    train.add_argument(
-        "--report", action=argparse.BooleanOptionalAction, default=None,
-        help="write an evaluation report (HTML, plots) for the validation and test splits to DIR/reports/. Default: on",
-    )
     _add_overwrite(train, "--out")
+    placed = {"data", "val", "test", "text_columns", "label_column", "label_sep"}
+    for section, title in TRAIN_SECTIONS:
+        group = train.add_argument_group(title)
+        for setting in SETTINGS:
+            if setting.section == section and setting.cli_flag and setting.name not in placed:
+                _add_setting(group, setting.name)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a model directory on labelled data")
     evaluate.add_argument("--model", required=True, metavar="DIR", help="model directory")
@@ -227,12 +168,8 @@ def build_parser():
     tune.add_argument("--model", required=True, metavar="DIR", help="model directory")
     tune.add_argument("--data", required=True, metavar="PATH", help="labelled table (validation data, not test data)")
     _add_data_columns(tune)
-    tune.add_argument("--threshold", metavar="STRATEGY", help="fixed, global, per-label or top-k (default: the model's)")
-    tune.add_argument("--threshold-metric", metavar="METRIC", help="micro_f1 or macro_f1 (default: the model's)")
-    tune.add_argument("--top-k", type=int, metavar="K", help="labels per row for top-k")
-    tune.add_argument("--min-precision", type=float, metavar="P", help="best recall with micro-precision >= P")
-    tune.add_argument("--at-least-one", action=argparse.BooleanOptionalAction, default=None,
-                      help="give every row its best label when none passes the threshold")
+    for name in ("threshold", "threshold_metric", "top_k", "min_precision", "at_least_one"):
+        _add_setting(tune, name, help=f"{BY_NAME[name].help}. Default: the model's")
     tune.add_argument("--out", metavar="DIR", help="write the re-tuned model here (default: in place)")
     _add_overwrite(tune, "--out")
     _add_backend(tune)
@@ -257,8 +194,8 @@ def build_parser():
     split.add_argument("--data", metavar="PATH", help="table (default: the bundled demo data)")
     _add_data_columns(split)
     split.add_argument("--out", required=True, metavar="DIR", help="directory for train.csv, validation.csv, test.csv")
-    split.add_argument("--split", type=_comma_floats, default=[0.6, 0.2, 0.2], metavar="F,F,F", help="fractions. Default: 0.6,0.2,0.2")
-    split.add_argument("--seed", type=int, default=0, metavar="N", help="seed. Default: 0")
+    _add_setting(split, "split")
+    _add_setting(split, "seed")
     _add_overwrite(split, "--out")
     return parser
 
@@ -274,7 +211,7 @@ def _read(path, settings, space=None, dedupe=None, min_count=None):
         from kmlc.datasets import load_support_tickets
 
         source = load_support_tickets()
-        text_columns, label_column, label_sep = ["text"], "labels", "|"
+        text_columns, label_column, label_sep = ["text"], "labels", DEFAULT_LABEL_SEP
     else:
         source = path
         text_columns = settings.get("text_columns") or ["text"]
@@ -291,8 +228,6 @@ def _read(path, settings, space=None, dedupe=None, min_count=None):
 
 def _label_sep(settings):
     """The separator given (an empty one is refused by the reader), or the default."""
-    from kmlc.data import DEFAULT_LABEL_SEP
-
     return DEFAULT_LABEL_SEP if settings.get("label_sep") is None else settings["label_sep"]
 
 
@@ -360,28 +295,9 @@ def _metric_line(name, m):
 
 
 def cmd_train(args):
-    cli = {
-        "data": args.data, "val": args.val, "test": args.test,
-        "text_columns": args.text_columns, "label_column": _label_columns(args.label_column), "label_sep": args.label_sep,
-        "drop_duplicates": args.drop_duplicates, "min_label_count": args.min_label_count,
-        "split": args.split, "backend": args.backend,
-        "stream": args.stream, "stream_sample_rows": args.stream_sample_rows,
-        "stream_validation_rows": args.stream_validation_rows, "stream_chunk_rows": args.stream_chunk_rows,
-        "stream_shuffle_rows": args.stream_shuffle_rows,
-        "model": args.model, "max_tokens": args.max_tokens, "ngrams": args.ngrams,
-        "normalize": args.normalize, "sublinear_tf": args.sublinear_tf, "preset": args.preset, "sequence_length": args.sequence_length,
-        "pooling": args.pooling, "freeze_backbone": args.freeze_backbone,
-        "long_docs": args.long_docs, "max_windows": args.max_windows, "window_overlap": args.window_overlap,
-        "weight_decay": args.weight_decay,
-        "warmup_fraction": args.warmup_fraction, "clipnorm": args.clipnorm, "mixed_precision": args.mixed_precision,
-        "hidden_units": args.hidden_units, "input_scale": args.input_scale, "dropout": args.dropout, "learning_rate": args.learning_rate,
-        "batch_size": args.batch_size, "epochs": args.epochs, "patience": args.patience,
-        "loss": args.loss, "threshold": args.threshold, "threshold_metric": args.threshold_metric,
-        "top_k": args.top_k, "at_least_one": args.at_least_one, "min_precision": args.min_precision,
-        "group_cutoffs": args.group_cutoffs, "seed": args.seed,
-        "verbose": args.verbose, "group_weights": args.group_weights, "drop_invalid_rows": args.drop_invalid_rows,
-        "distribute": args.distribute, "report": args.report,
-    }
+    # Every setting with a flag (None: not given); --loss-param is merged into the config below.
+    cli = {s.name: getattr(args, s.name) for s in SETTINGS if s.cli_flag and s.name != "loss_params"}
+    cli["label_column"] = _label_columns(args.label_column)
     target = args.out or args.resume
     if not target:
         raise KmlcInputError("Expected --out DIR (or --resume DIR), Received: neither.")
@@ -395,8 +311,8 @@ def _train(args, cli):
 
     file_config = read_config(args.config) if args.config else {}
     config = merge_config({"verbose": 2}, file_config, cli)
-    if args.loss_param:
-        config["loss_params"] = {**(config.get("loss_params") or {}), **dict(args.loss_param)}
+    if args.loss_params:
+        config["loss_params"] = {**(config.get("loss_params") or {}), **dict(args.loss_params)}
     config, work = _start_or_resume(args, cli, config)
     _check_inputs_outside(config, args.out, args.overwrite)
 
@@ -562,11 +478,11 @@ def _start_or_resume(args, cli, config):
     if args.out and Path(args.out) != Path(args.resume):
         raise KmlcInputError(f"Expected --out to be the --resume directory or absent, Received: '{args.out}'.")
     given = sorted(k for k, v in cli.items() if v is not None and k not in ("verbose", "backend"))
-    if given or args.config or args.loss_param:
-        flags = [f"--{k.replace('_', '-')}" for k in given] + (["--config"] if args.config else [])
+    if given or args.config or args.loss_params:
+        flags = [BY_NAME[k].cli_flag for k in given] + (["--config"] if args.config else [])
         raise KmlcInputError(
             "Expected no data or training settings with --resume (they are those of the interrupted "
-            f"run), Received: {flags + (['--loss-param'] if args.loss_param else [])}."
+            f"run), Received: {flags + (['--loss-param'] if args.loss_params else [])}."
         )
     work = resume_dir(args.resume)
     try:
@@ -746,6 +662,9 @@ def cmd_info(args):
 
 
 def cmd_split(args):
+    # The table's defaults for the flags not given.
+    args.split = BY_NAME["split"].default if args.split is None else args.split
+    args.seed = BY_NAME["seed"].default if args.seed is None else args.seed
     with claim_output(args.out, SPLIT_DIRECTORY, flag="--out", overwrite=args.overwrite):
         return _split(args)
 

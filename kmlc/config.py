@@ -1,7 +1,7 @@
 """Run settings: defaults, a YAML file, and command-line overrides, in that order.
 
-A run's config is one flat mapping: the data settings below plus every `TextClassifier`
-setting. `kmlc train` writes the config it used to `DIR/config.yaml`, and `--config` reads
+A run's config is one flat mapping: every setting of `kmlc.settings` (the run's data settings
+and every `TextClassifier` setting). `kmlc train` writes the config it used to `DIR/config.yaml`, and `--config` reads
 such a file back, so a run can be repeated exactly.
 """
 
@@ -10,55 +10,16 @@ from pathlib import Path
 import yaml
 
 from kmlc.errors import KmlcInputError
+from kmlc.settings import RUN_SETTINGS, SETTINGS, check_all, run_defaults
 
-def _is_int(value, low):
-    return isinstance(value, int) and not isinstance(value, bool) and value >= low
-
-
-def _is_text_list(value):
-    return isinstance(value, str) or (
-        isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) and v for v in value)
-    )
-
-
-# The data settings of a run: name -> (default, test of a given value, what the error says is
-# expected). None is always accepted (not given: the default); the values' meaning (a file
-# that exists, a column that is there) is checked where they are used.
-DATA_SETTINGS = {
-    "data": (None, lambda v: isinstance(v, str), "a file path"),  # None: the bundled demo data
-    "val": (None, lambda v: isinstance(v, str), "a file path"),
-    "test": (None, lambda v: isinstance(v, str), "a file path"),
-    "text_columns": (["text"], _is_text_list, "a column name or a list of column names"),
-    "label_column": ("labels", _is_text_list, "a column name, or a list of NAME:KIND label group columns"),
-    "label_sep": ("|", lambda v: isinstance(v, str), "a separator such as '|', or 'auto'"),
-    "drop_duplicates": (False, lambda v: isinstance(v, bool), "true or false"),
-    "min_label_count": (None, lambda v: _is_int(v, 1), "a positive integer"),
-    "split": (
-        [0.6, 0.2, 0.2],
-        lambda v: isinstance(v, (list, tuple)) and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
-        "a list of fractions (e.g. [0.6, 0.2, 0.2])",
-    ),
-    "backend": (None, lambda v: v in ("jax", "tensorflow", "torch"), "one of jax, tensorflow, torch"),
-    # --stream (kmlc.streaming): None takes the module's default.
-    "stream": (False, lambda v: isinstance(v, bool), "true or false"),
-    "stream_sample_rows": (None, lambda v: _is_int(v, 1), "a positive integer"),
-    "stream_validation_rows": (None, lambda v: _is_int(v, 0), "an integer >= 0"),
-    "stream_chunk_rows": (None, lambda v: _is_int(v, 1), "a positive integer"),
-    "stream_shuffle_rows": (None, lambda v: _is_int(v, 1), "a positive integer"),
-    "report": (True, lambda v: isinstance(v, bool), "true or false"),  # kmlc train writes DIR/reports/
-}
-DATA_DEFAULTS = {name: default for name, (default, _, _) in DATA_SETTINGS.items()}
+# The data settings of a run (kmlc train's own: data, splits, streaming), from the table.
+DATA_DEFAULTS = run_defaults()
 
 
 def check_data_settings(config):
     """One clear line for a data setting of the wrong type (a YAML value of the wrong shape),
     before any work."""
-    for key, (_, accepts, expected) in DATA_SETTINGS.items():
-        value = config.get(key)
-        if value is not None and not accepts(value):
-            flag = "--text-column" if key == "text_columns" else f"--{key.replace('_', '-')}"
-            raise KmlcInputError(f"Expected {key} ({flag}) to be {expected}, Received: {value!r}.")
-    return config
+    return check_all(config, [s.name for s in RUN_SETTINGS])
 
 
 def classifier_defaults():
@@ -95,12 +56,9 @@ def read_config(path):
     return _yaml_numbers(config, path)
 
 
-# Settings that take numbers. YAML 1.1 reads `1e-3` (no dot) as the string "1e-3": such a
-# string is read here as the number it spells; any other string is refused by name.
-NUMBER_SETTINGS = (
-    "learning_rate", "dropout", "input_scale", "weight_decay", "warmup_fraction", "clipnorm",
-    "min_precision", "validation_fraction",
-)
+# YAML 1.1 reads `1e-3` (no dot) as the string "1e-3": for a setting that takes a number such
+# a string is read as the number it spells; any other string is refused by name.
+NUMBER_SETTINGS = tuple(s.name for s in SETTINGS if s.kind == "float")
 
 
 def _yaml_numbers(config, path):
@@ -116,8 +74,10 @@ def _yaml_numbers(config, path):
                 ) from None
     if isinstance(config.get("loss_params"), dict):
         config["loss_params"] = {k: _number_or_text(v) for k, v in config["loss_params"].items()}
-    if isinstance(config.get("hidden_units"), int) and not isinstance(config["hidden_units"], bool):
-        config["hidden_units"] = [config["hidden_units"]]  # one layer, as --hidden-units 64
+    for setting in SETTINGS:
+        value = config.get(setting.name)
+        if setting.kind == "int_list" and isinstance(value, int) and not isinstance(value, bool):
+            config[setting.name] = [value]  # `hidden_units: 64` is one layer, as --hidden-units 64
     return config
 
 

@@ -18,6 +18,9 @@ import numpy as np
 import pandas as pd
 
 from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
+from kmlc.settings import BY_NAME
+
+DEFAULT_LABEL_SEP = BY_NAME["label_sep"].default
 
 READERS = {
     ".csv": "csv",
@@ -29,7 +32,7 @@ READERS = {
     ".parquet": "parquet",
     ".pq": "parquet",
 }
-AUTO_SEPARATORS = ("|", ";", ",")
+AUTO_SEPARATORS = (DEFAULT_LABEL_SEP, ";", ",")
 TEXT_JOINER = "\n"
 # More distinct labels than this is almost always a free-text column given as the labels.
 MAX_DISTINCT_LABELS = 10_000
@@ -60,7 +63,7 @@ class LabeledTexts:
             notes=list(self.notes),
         )
 
-    def to_frame(self, label_sep="|"):
+    def to_frame(self, label_sep=DEFAULT_LABEL_SEP):
         frame = pd.DataFrame({"text": self.texts})
         if self.labels is not None:
             frame["labels"] = [label_sep.join(row) for row in self.labels]
@@ -228,7 +231,6 @@ def not_utf8_message(raw, source):
     )
 
 
-DEFAULT_LABEL_SEP = "|"
 
 
 def check_label_sep(label_sep):
@@ -303,12 +305,12 @@ def detect_label_sep(cells):
     """Chooses how label cells are written: 'list' literals, or the most likely separator."""
     strings = [c.strip() for c in cells if isinstance(c, str) and c.strip()]
     if not strings:
-        return "|"
+        return DEFAULT_LABEL_SEP
     if sum(s.startswith("[") and s.endswith("]") for s in strings) > len(strings) / 2:
         return "list"
     counts = {sep: sum(sep in s for s in strings) for sep in AUTO_SEPARATORS}
     best = max(AUTO_SEPARATORS, key=lambda sep: counts[sep])
-    return best if counts[best] > 0 else "|"
+    return best if counts[best] > 0 else DEFAULT_LABEL_SEP
 
 
 def _parse_list_literal(text):
@@ -321,7 +323,7 @@ def _parse_list_literal(text):
     return value
 
 
-def parse_label_cell(cell, label_sep="|"):
+def parse_label_cell(cell, label_sep=DEFAULT_LABEL_SEP):
     """Parses one label cell into a list of label strings (order kept, duplicates removed).
 
     Raises ValueError for a cell that looks like a list literal but is not one.
@@ -387,7 +389,7 @@ def read_labeled_texts(
     source,
     text_columns=("text",),
     label_column="labels",
-    label_sep="|",
+    label_sep=DEFAULT_LABEL_SEP,
     *,
     require_labels=True,
     drop_duplicates=False,

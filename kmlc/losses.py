@@ -954,6 +954,22 @@ def _coerce(loss, key, value, kind):
     raise fail(f"one of {list(choices)}")
 
 
+def loss_arguments(name, params):
+    """The preset's arguments with `params` (names checked, values converted) laid over its
+    defaults: what `get_loss` builds the loss from, checked before any work."""
+    key = _resolve_name(name)
+    _, kinds, defaults = _PRESETS[key]
+    kinds = {**kinds, **_COMMON_KINDS}
+    unknown = sorted(set(params) - set(kinds))
+    if unknown:
+        raise KmlcInputError(
+            f"Expected parameters of loss {key!r} to be among {sorted(kinds)}, Received: {unknown}"
+        )
+    args = {**defaults, "name": key.replace("-", "_")}
+    args.update({k: _coerce(key, k, v, kinds[k]) for k, v in params.items()})
+    return args
+
+
 def get_loss(name, class_counts=None, num_samples=None, y_train=None, **params):
     """Build a named loss preset (see :data:`LOSS_NAMES`); returns a Loss instance.
 
@@ -993,15 +1009,8 @@ def get_loss(name, class_counts=None, num_samples=None, y_train=None, **params):
         the wrong type, or missing class counts.
     """
     key = _resolve_name(name)
-    cls, kinds, defaults = _PRESETS[key]
-    kinds = {**kinds, **_COMMON_KINDS}
-    unknown = sorted(set(params) - set(kinds))
-    if unknown:
-        raise KmlcInputError(
-            f"Expected parameters of loss {key!r} to be among {sorted(kinds)}, Received: {unknown}"
-        )
-    args = {**defaults, "name": key.replace("-", "_")}
-    args.update({k: _coerce(key, k, v, kinds[k]) for k, v in params.items()})
+    cls = _PRESETS[key][0]
+    args = loss_arguments(key, params)
 
     if y_train is not None:
         y = np.asarray(y_train, dtype=np.float64)

@@ -41,7 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmlc.data import text_hashes
+from kmlc.data import DEFAULT_LABEL_SEP, text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
 from kmlc.preprocessing.tfidf import NgramCounts  # noqa: F401  (also kmlc.streaming.NgramCounts)
 
@@ -78,7 +78,7 @@ class TableStream:
     The file's existence, format, columns and first rows are checked here, before any work.
     """
 
-    def __init__(self, path, text_columns=("text",), label_column="labels", label_sep="|", *,
+    def __init__(self, path, text_columns=("text",), label_column="labels", label_sep=DEFAULT_LABEL_SEP, *,
                  label_schema=None, drop_invalid_rows=False, file_format=None, chunk_rows=DEFAULT_CHUNK_ROWS):
         from kmlc.data import _require_columns, check_column_roles, check_data_file, check_label_sep, detect_label_sep
 

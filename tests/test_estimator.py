@@ -105,8 +105,8 @@ def test_unseen_labels_count_as_misses(fitted):
     "params,match",
     [
         ({"model": "svm"}, "Expected model to be one of"),
-        ({"epochs": 0}, "Expected epochs to be a positive integer"),
-        ({"dropout": 1.5}, r"Expected dropout in \[0, 1\)"),
+        ({"epochs": 0}, "Expected epochs to be an integer >= 1, Received: 0."),
+        ({"dropout": 1.5}, r"Expected dropout to be a finite number in \[0, 1\), Received: 1.5."),
         ({"loss": "hinge"}, "Expected loss to be one of"),
         ({"threshold": "best"}, "Expected threshold to be one of"),
     ],

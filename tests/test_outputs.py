@@ -317,7 +317,7 @@ def test_predict_on_non_utf8_text_and_a_closed_pipe(model_dir, tmp_path, capsys)
 
 @pytest.mark.parametrize("argv,message", [
     (["--label-sep", ""], "Expected a non-empty label separator"),
-    (["--learning-rate", "inf"], "Expected a positive, finite learning_rate, Received: inf."),
+    (["--learning-rate", "inf"], "Expected learning_rate to be a finite number > 0, Received: inf."),
     (["--label-column", "text"], "Expected label column(s) other than the text column(s) ['text'], Received: ['text']"),
 ])
 def test_bad_settings_are_one_line_before_work(small_csv, tmp_path, capsys, argv, message):
@@ -327,11 +327,11 @@ def test_bad_settings_are_one_line_before_work(small_csv, tmp_path, capsys, argv
 
 
 @pytest.mark.parametrize("text,message", [
-    ("hidden_units: {a: 1}", "Expected hidden_units to be a list of integers (e.g. [512, 256]), Received: {'a': 1}."),
+    ("hidden_units: {a: 1}", "Expected hidden_units to be a list of integers >= 1 (e.g. [512, 256]), Received: {'a': 1}."),
     ("text_columns: 3", "Expected text_columns (--text-column) to be a column name or a list of column names"),
-    ("split: 0.5", "Expected split (--split) to be a list of fractions"),
+    ("split: 0.5", "Expected split (--split) to be a list of numbers > 0 (e.g. [0.6, 0.2, 0.2]), Received: 0.5."),
     ("learning_rate: fast", "Expected a number for 'learning_rate'"),
-    ("seed: -1", "Expected an integer seed in [0, 2**32), Received: -1."),
+    ("seed: -1", "Expected seed to be an integer in [0, 4294967296), Received: -1."),
     ("loss_params: 3", "Expected loss_params to be a mapping"),
 ])
 def test_config_values_of_the_wrong_shape_are_one_line(small_csv, tmp_path, capsys, text, message):

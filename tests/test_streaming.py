@@ -326,7 +326,7 @@ def test_cli_refuses_bad_combinations_before_any_work(table, capsys):
         (["--stream-sample-rows", "10"], "Expected --stream with ['--stream-sample-rows'], Received: no --stream."),
         (["--stream", "--label-column", "a:multiclass", "--label-column", "b:multilabel"],
          "Expected column(s) ['a', 'b'] in"),  # label groups stream too: their columns are checked
-        (["--stream", "--stream-shuffle-rows", "0"], "Expected stream_shuffle_rows (--stream-shuffle-rows) to be a positive integer, Received: 0."),
+        (["--stream", "--stream-shuffle-rows", "0"], "Expected stream_shuffle_rows (--stream-shuffle-rows) to be an integer >= 1, Received: 0."),
         (["--stream", "--model", "bert", "--stream-sample-rows", "5"], "Expected no --stream-sample-rows with --model bert"),
         (["--stream", "--text-column", "body"], "Expected column(s) ['body']"),
     ]:

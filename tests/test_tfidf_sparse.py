@@ -323,7 +323,7 @@ def test_classifier_rejects_a_bad_input_scale(tiny_corpus, bad):
     from kmlc.errors import KmlcInputError
 
     texts, labels = tiny_corpus
-    with pytest.raises(KmlcInputError, match="Expected input_scale to be a positive number"):
+    with pytest.raises(KmlcInputError, match=r"Expected input_scale to be a finite number > 0, Received: "):
         kmlc.TextClassifier(input_scale=bad).fit(texts, labels)
 
 
