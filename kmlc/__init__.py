@@ -4,11 +4,10 @@ Importing kmlc does not import Keras, so the backend can still be chosen afterwa
 (`KERAS_BACKEND` or `kmlc.backend.select_backend`).
 """
 
-__version__ = "0.1.0"
-
 from kmlc.data import LabeledTexts, read_labeled_texts, summarize
 from kmlc.errors import KmlcDataWarning, KmlcInputError, KmlcModelError
 from kmlc.estimator import TextClassifier, load
+from kmlc.version import __version__
 
 __all__ = [
     "KmlcDataWarning",

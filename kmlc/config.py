@@ -10,7 +10,14 @@ from pathlib import Path
 import yaml
 
 from kmlc.errors import KmlcInputError
-from kmlc.settings import RUN_SETTINGS, SETTINGS, check_all, run_defaults
+from kmlc.groups import parse_group_weights, split_label_columns
+from kmlc.settings import (
+    CLASSIFIER_SETTINGS,
+    RUN_SETTINGS,
+    SETTINGS,
+    check_all,
+    run_defaults,
+)
 
 # The data settings of a run (kmlc train's own: data, splits, streaming), from the table.
 DATA_DEFAULTS = run_defaults()
@@ -23,9 +30,8 @@ def check_data_settings(config):
 
 
 def classifier_defaults():
-    from kmlc.estimator import TextClassifier
-
-    return TextClassifier().get_params()
+    """The classifier's settings at their defaults, in YAML form (lists, not tuples)."""
+    return {s.name: list(s.default) if isinstance(s.default, tuple) else s.default for s in CLASSIFIER_SETTINGS}
 
 
 def default_config():
@@ -113,7 +119,6 @@ def write_config(path, config):
 def resolve_label_groups(config):
     """A `label_column` given as a list, or as NAME:KIND, means label groups: it moves to
     `label_groups` (the same from YAML as from repeated --label-column flags)."""
-    from kmlc.groups import split_label_columns
 
     column, groups = split_label_columns(config.get("label_column"))
     config = dict(config)
@@ -130,7 +135,5 @@ def resolve_label_groups(config):
     elif column is not None:
         config["label_column"] = column
     if isinstance(config.get("group_weights"), str):
-        from kmlc.groups import parse_group_weights
-
         config["group_weights"] = parse_group_weights(config["group_weights"])
     return config

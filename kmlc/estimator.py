@@ -1,24 +1,25 @@
 """TextClassifier: the estimator-style Python API (fit / predict / predict_proba / save / load)."""
 
 import inspect
-import json
 import threading
-import warnings
-from pathlib import Path
 
 import numpy as np
-import yaml
 
 from kmlc.data import check_texts, count_in
 from kmlc.errors import KmlcInputError, KmlcModelError
+from kmlc.export import export_model
 from kmlc.families import get_family
 from kmlc.label_space import label_space
+from kmlc.outputs import REPORT_DIRECTORY, check_output
+from kmlc.persistence import load_model, save_model
+from kmlc.preprocessing import make_dataset
+from kmlc.preprocessing.bert import check_window_settings
+from kmlc.report import write_report
 from kmlc.settings import CLASSIFIER_SETTINGS, check, docstring_args
+from kmlc.training.sources import InMemoryData, StreamedData
 
-FORMAT_VERSION = 1
 _PREDICT_LOCK = threading.RLock()
 _SETTING_NAMES = [s.name for s in CLASSIFIER_SETTINGS]
-MODEL_FILES = ("kmlc.json", "config.yaml", "labels.txt", "thresholds.json", "training.json", "model.keras")
 
 
 _DOC = """A multi-label text classifier: preprocessor + network + tuned thresholds.
@@ -107,17 +108,17 @@ class TextClassifier:
         # The windows' settings are checked whatever the family: a wrong value is a mistake
         # even where it is not used. What a family checks beyond the values (a preset's
         # directory, combinations), it checks itself.
-        from kmlc.preprocessing.bert import check_window_settings
 
         check_window_settings(self.long_docs, self.max_windows, self.window_overlap, p["sequence_length"])
         self._family().check(p)
         self._label_space()  # parses and checks label_groups and group_weights
-        from kmlc.losses import get_loss  # imports Keras: after the backend is chosen
+
+        from kmlc.losses import get_loss  # imports Keras: not before the backend is chosen
 
         # Built once on a one-label stand-in: every parameter's name, type and range.
         get_loss(self.loss, class_counts=[1], num_samples=2, **(self.loss_params or {}))
         if self.distribute not in (None, "none"):
-            from kmlc.training.distribute import check_distribute
+            from kmlc.training.distribute import check_distribute  # imports Keras
 
             check_distribute(self.distribute)  # the backend, before any work
 
@@ -144,7 +145,6 @@ class TextClassifier:
         `{"global_score": "S2", "emotions": ["E1"], "causes": []}` (see `kmlc.groups`).
         """
         from kmlc.training.pipeline import fit  # imports Keras: not before the backend is chosen
-        from kmlc.training.sources import InMemoryData
 
         return fit(self, InMemoryData(texts, labels), validation_data, backup_dir=backup_dir, callbacks=callbacks)
 
@@ -169,10 +169,10 @@ class TextClassifier:
 
         Early stopping, thresholds, metrics, `save` and `export` are those of `fit`; it also
         sets `stream_info_` (rows, chunks, rows held out, ...) and `stream_validation_`
-        (the validation texts and labels). Label groups are not supported.
+        (the validation texts and labels). With `label_groups`, the table has one label column
+        per group (see `kmlc.streaming.TableStream`).
         """
-        from kmlc.training.pipeline import fit
-        from kmlc.training.sources import StreamedData
+        from kmlc.training.pipeline import fit  # imports Keras: not before the backend is chosen
 
         data = StreamedData(source, sample_rows=sample_rows, validation_rows=validation_rows,
                             shuffle_rows=shuffle_rows, min_label_count=min_label_count,
@@ -211,7 +211,6 @@ class TextClassifier:
 
     def predict_logits(self, texts, batch_size=None):
         self._check_fitted()
-        from kmlc.preprocessing import make_dataset
 
         texts = check_texts(texts)
         if not texts:
@@ -296,8 +295,6 @@ class TextClassifier:
         """Evaluates on labelled texts and writes the HTML/Markdown report with its plots
         (see `kmlc.report.write_report`; `overwrite` replaces a directory that holds other
         files); returns the metrics."""
-        from kmlc.outputs import REPORT_DIRECTORY, check_output
-        from kmlc.report import write_report
 
         self._check_fitted()
         check_output(directory, REPORT_DIRECTORY, overwrite=overwrite)  # before predicting
@@ -325,7 +322,8 @@ class TextClassifier:
     # ------------------------------------------------------------------ persistence
 
     def save(self, directory, run_config=None, *, overwrite=False):
-        """Writes the model directory atomically (see saved_models/README.md for the layout).
+        """Writes the model directory atomically (see saved_models/README.md for the layout
+        and `kmlc.persistence`).
 
         Args:
             run_config: the run's other settings (data paths, columns, split) to record in
@@ -333,60 +331,14 @@ class TextClassifier:
             overwrite: replace `directory` even when it holds something other than a kmlc
                 model (refused otherwise; a kmlc model directory is always replaced).
         """
-        import keras
-
-        from kmlc import __version__
-        from kmlc.io import atomic_directory, write_json
-        from kmlc.outputs import MODEL_DIRECTORY
-
         self._check_fitted()
-        with atomic_directory(directory, MODEL_DIRECTORY, overwrite=overwrite) as tmp:
-            write_json(
-                tmp / "kmlc.json",
-                {
-                    "format_version": FORMAT_VERSION,
-                    "kmlc_version": __version__,
-                    "model_family": self.model,
-                    "trained_on_backend": keras.backend.backend(),
-                    "keras_version": keras.__version__,
-                },
-            )
-            space = self._label_space()
-            (tmp / "config.yaml").write_text(
-                yaml.safe_dump({**(run_config or {}), **space.config_params(self.resolved_params())}, sort_keys=False),
-                encoding="utf-8",
-            )
-            extra = space.save(self, tmp)  # labels.txt and the layout's own files
-            write_json(tmp / "thresholds.json", self.thresholds_.to_dict())
-            write_json(
-                tmp / "training.json",
-                {
-                    "n_train": self.n_train_,
-                    "class_counts": self.label_encoder_.counts_.tolist(),
-                    "loss": keras.saving.serialize_keras_object(self.loss_),
-                    "best_epoch": getattr(self, "best_epoch_", None),
-                    "train_seconds": getattr(self, "train_seconds_", None),
-                    "history": getattr(self, "history_", {}),
-                    **({"distribution": self.distribution_} if getattr(self, "distribution_", None) else {}),
-                    **extra,
-                },
-            )
-            self.preprocessor_.save(tmp / "preprocessor")
-            # A fresh, uncompiled copy: the saved file holds the network, not the optimiser.
-            network = self.model_.__class__.from_config(self.model_.get_config())
-            network.set_weights(self.model_.get_weights())
-            network.save(tmp / "model.keras")
-            if getattr(self, "metrics_", None):
-                write_json(tmp / "metrics.json", self.metrics_)
-            _write_checksums(tmp)
-        return Path(directory)
+        return save_model(self, directory, run_config=run_config, overwrite=overwrite)
 
     def export(self, path, version=None):
         """Writes a TensorFlow SavedModel for TensorFlow Serving in `path/<version>/`
         (raw strings in; probabilities and thresholded labels out) and returns that
         directory; `version` None takes 1, or the next free number. See
         `kmlc.export.export_model` and docs/serving.md."""
-        from kmlc.export import export_model
 
         return export_model(self, path, version=version)
 
@@ -400,130 +352,6 @@ TextClassifier.__init__.__signature__ = inspect.Signature(
 )
 
 
-def _file_digest(path):
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _write_checksums(directory):
-    """Records the SHA-256 of every file of a model directory in kmlc.json, so `load` can
-    tell a file altered or truncated after saving from a good one."""
-    directory = Path(directory)
-    info = json.loads((directory / "kmlc.json").read_text(encoding="utf-8"))
-    info["files"] = {
-        path.relative_to(directory).as_posix(): _file_digest(path)
-        for path in sorted(directory.rglob("*"))
-        if path.is_file() and path.name != "kmlc.json"
-    }
-    (directory / "kmlc.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-
-
-def _verify_checksums(directory, info):
-    files = info.get("files")
-    if files is None:
-        return  # saved before checksums were recorded
-    if not isinstance(files, dict):
-        raise KmlcModelError(f"Expected a file list in '{directory / 'kmlc.json'}', Received: {type(files).__name__}.")
-    for name, expected in files.items():
-        path = directory / name
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise KmlcModelError(f"Expected file names inside the model directory, Received: {name!r} in kmlc.json.")
-        if not path.is_file():
-            raise KmlcModelError(
-                f"Expected a complete model directory, Received: '{directory}' without ['{name}']. "
-                "Train it again or copy the whole directory."
-            )
-        if _file_digest(path) != expected:
-            raise KmlcModelError(
-                f"Expected '{name}' as it was saved, Received: a file that was altered or truncated "
-                f"since (its SHA-256 differs from kmlc.json) in '{directory}'. Restore the file, or "
-                "train (or `kmlc tune`) again."
-            )
-
-
 def load(directory):
     """Loads a model directory written by `TextClassifier.save` (never runs stored code)."""
-    import keras
-
-    from kmlc.backend import configure_runtime
-
-    import kmlc.losses  # noqa: F401  (registers the loss classes for deserialisation)
-    import kmlc.models  # noqa: F401
-
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise KmlcModelError(
-            f"Expected a model directory written by `kmlc train` or `clf.save`, Received: "
-            f"'{directory}' (not a directory)."
-        )
-    missing = [name for name in MODEL_FILES if not (directory / name).is_file()]
-    if missing or not (directory / "preprocessor").is_dir():
-        raise KmlcModelError(
-            f"Expected a complete model directory, Received: '{directory}' without "
-            f"{missing or ['preprocessor/']}. Train it again or copy the whole directory."
-        )
-
-    def read(name, parse):
-        try:
-            return parse((directory / name).read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise KmlcModelError(
-                f"Expected a readable '{name}' in '{directory}', Received: a damaged file "
-                f"({type(e).__name__}). Train the model again or restore the file."
-            ) from None
-
-    info = read("kmlc.json", json.loads)
-    if not isinstance(info, dict) or info.get("format_version") != FORMAT_VERSION:
-        raise KmlcModelError(
-            f"Expected model format version {FORMAT_VERSION}, Received: "
-            f"{info.get('format_version') if isinstance(info, dict) else info!r} in '{directory}'."
-        )
-    _verify_checksums(directory, info)
-    config = read("config.yaml", yaml.safe_load)
-    if not isinstance(config, dict):
-        raise KmlcModelError(f"Expected settings in '{directory / 'config.yaml'}', Received: {config!r:.60}.")
-    params = {name: config[name] for name in TextClassifier._param_names() if name in config}
-    training = read("training.json", json.loads)
-    thresholds = read("thresholds.json", json.loads)
-    try:
-        clf = TextClassifier(**params)
-    except TypeError as e:
-        raise KmlcModelError(f"Expected known settings in config.yaml, Received: {e}.") from None
-
-    configure_runtime()
-    clf._label_space().load(clf, directory, training, thresholds)
-    try:
-        family = get_family(info.get("model_family", clf.model))
-    except KmlcInputError as e:
-        raise KmlcModelError(f"Expected a model family kmlc knows in '{directory}', Received: {e}") from None
-    clf.preprocessor_ = family.load_preprocessor(directory / "preprocessor")
-    if "tfidf_input" not in config and hasattr(clf.preprocessor_, "output"):
-        clf.tfidf_input = clf.preprocessor_.output  # a model saved before the setting existed
-    try:
-        clf.model_ = keras.saving.load_model(directory / "model.keras", compile=False, safe_mode=True)
-    except Exception as e:  # noqa: BLE001 - a damaged archive can fail in many ways
-        raise KmlcModelError(
-            f"Expected a readable Keras model in '{directory / 'model.keras'}', Received: a file "
-            f"that cannot be loaded ({type(e).__name__}). Train the model again or restore it."
-        ) from None
-    if clf.model_.output_shape[-1] != len(clf.labels_) or len(clf.thresholds_.thresholds) != len(clf.labels_):
-        raise KmlcModelError(
-            f"Expected the network, labels.txt and thresholds.json to agree on the number of "
-            f"labels, Received: {clf.model_.output_shape[-1]}, {len(clf.labels_)} and "
-            f"{len(clf.thresholds_.thresholds)} in '{directory}'."
-        )
-    clf.n_train_ = training.get("n_train")
-    clf.history_ = training.get("history", {})
-    clf.best_epoch_ = training.get("best_epoch")
-    clf.distribution_ = training.get("distribution")
-    if (directory / "metrics.json").is_file():
-        clf.metrics_ = read("metrics.json", json.loads)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        clf.loss_ = keras.saving.deserialize_keras_object(training["loss"], safe_mode=True) if training.get("loss") else None
-    return clf
+    return load_model(TextClassifier, directory)

@@ -42,7 +42,7 @@ from kmlc.thresholds import check_binary_matrix
 __all__ = [
     "evaluate",
     "per_label_table",
-    "label_groups",
+    "frequency_groups",
     "group_cutoffs_from_quantiles",
     "label_counts",
     "precision_at_k",
@@ -264,9 +264,9 @@ class _RankingStats:
 
 
 # --------------------------------------------------------------------------
-# label groups
+# label-frequency groups
 # --------------------------------------------------------------------------
-def label_groups(train_counts: Any, f1: Any = None, cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS) -> np.ndarray:
+def frequency_groups(train_counts: Any, f1: Any = None, cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS) -> np.ndarray:
     """Frequency group of every label: "head", "medium" or "tail".
 
     ``cutoffs = (head_min, medium_min)``: head if ``count >= head_min``,
@@ -337,7 +337,7 @@ def evaluate(
             and ``ndcg_at_{k}`` for every ``k`` in ``ks``.
         label_names: optional ``C`` names (used for the list of zero-F1 labels).
         train_counts: optional ``C`` training-set label counts; adds ``groups``.
-        group_cutoffs: ``(head_min, medium_min)`` for :func:`label_groups`.
+        group_cutoffs: ``(head_min, medium_min)`` for :func:`frequency_groups`.
         ks: cut-offs for the ranking metrics.
 
     Returns:
@@ -410,7 +410,7 @@ def evaluate(
 
 
 def _group_summary(lab, f_l, counts, cutoffs, names) -> dict:
-    groups = label_groups(counts, cutoffs=cutoffs)
+    groups = frequency_groups(counts, cutoffs=cutoffs)
     summary: dict[str, Any] = {}
     for g in GROUPS:
         m = groups == g
@@ -480,7 +480,7 @@ def per_label_table(
         group_col: Any = [None] * c
     else:
         train_col = counts.astype(np.int64) if np.all(counts == np.round(counts)) else counts
-        group_col = label_groups(counts, cutoffs=group_cutoffs)
+        group_col = frequency_groups(counts, cutoffs=group_cutoffs)
     return pd.DataFrame(
         {
             "label": names,

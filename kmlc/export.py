@@ -37,6 +37,11 @@ from pathlib import Path
 import numpy as np
 
 from kmlc.errors import KmlcInputError, KmlcModelError
+from kmlc.groups import output_groups
+from kmlc.io import atomic_directory
+from kmlc.outputs import EXPORT_BASE, EXPORT_VERSION, check_output
+from kmlc.thresholds import ThresholdPolicy
+from kmlc.version import __version__
 
 SERVING_SIGNATURE = "serving_default"
 METADATA_SIGNATURE = "metadata"
@@ -70,7 +75,6 @@ def existing_versions(path):
 def resolve_version(path, version=None, flag=None):
     """The version directory to write: `version`, or 1 + the highest one present (1 when
     none); a clear error when `path` is a file or not writable, or `version` already exists."""
-    from kmlc.outputs import EXPORT_BASE, check_output
 
     path = check_output(path, EXPORT_BASE, flag=flag)
     version = _check_version(version)
@@ -107,9 +111,6 @@ def export_model(clf, path, version=None):
 
 
 def _write(clf, path, version):
-    from kmlc.io import atomic_directory
-    from kmlc.outputs import EXPORT_VERSION
-
     target = path / str(version)
     # A version directory is never replaced (a server may be reading it).
     with atomic_directory(target, EXPORT_VERSION) as tmp:
@@ -282,8 +283,6 @@ def grouped_serving_outputs(logits, groups):
     the same numbers and labels as `TextClassifier.predict_proba` / `predict`."""
     import tensorflow as tf
 
-    from kmlc.thresholds import ThresholdPolicy
-
     out = {}
     for g in groups:
         z = logits[:, g.start:g.stop]
@@ -325,8 +324,6 @@ def build_archive(clf):
     import keras
     import tensorflow as tf
 
-    from kmlc import __version__
-
     preprocessor, network, policy = clf.preprocessor_, clf.model_, clf.thresholds_
     labels = [str(label) for label in clf.labels_]
     num_labels = len(labels)
@@ -361,8 +358,6 @@ def build_archive(clf):
     # Several label groups (kmlc.groups): per-group outputs instead of the flat ones.
     groups = None
     if getattr(clf, "label_groups", None) is not None:
-        from kmlc.groups import output_groups
-
         groups = output_groups(clf)
 
     @tf.function(

@@ -10,7 +10,13 @@ import time
 from pathlib import Path
 
 from kmlc.errors import KmlcInputError
-from kmlc.outputs import INNER_FILE, check_output, foreign_content, output_lock, release_all_locks
+from kmlc.outputs import (
+    INNER_FILE,
+    check_output,
+    foreign_content,
+    output_lock,
+    release_all_locks,
+)
 
 # Temporary paths being written right now: if the process must exit without unwinding (see
 # kmlc.cli's interrupt watchdog), remove_pending() deletes them, so nothing half-written stays.

@@ -53,6 +53,11 @@ class Setting:
         return tuple(self.choices()) if callable(self.choices) else tuple(self.choices or ())
 
 
+# The choices of these settings are the registries' names. They are read when a setting is
+# checked, not when this module is imported: importing kmlc must not import Keras (the
+# backend is chosen afterwards, see kmlc.backend), and the registries' modules do.
+
+
 def _families():
     from kmlc.families import family_names
 

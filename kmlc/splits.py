@@ -11,7 +11,6 @@ text seen in training and again in the test split would inflate the test metrics
 import warnings
 
 import numpy as np
-from iterstrat.ml_stratifiers import IterativeStratification
 
 from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
 
@@ -80,6 +79,10 @@ def _split_rows(y, fractions, seed, what):
             f"Expected at least {len(fractions)} {what} to make {len(fractions)} splits, "
             f"Received: {n}."
         )
+    # Imported here: scikit-learn, which it imports, takes a second to load, and the command
+    # line should start fast for the commands that never split.
+    from iterstrat.ml_stratifiers import IterativeStratification
+
     rng = np.random.RandomState(seed)
     order = rng.permutation(n)
     folds = np.empty(n, dtype=int)

@@ -358,8 +358,8 @@ def test_mixed_precision_trains_with_float32_outputs(tiny_bert_preset, tiny_corp
     texts, labels = tiny_corpus
     clf = kmlc.TextClassifier(
         model="bert", preset=str(tiny_bert_preset), mixed_precision=precision, sequence_length=16,
-        epochs=2, batch_size=8, learning_rate=3e-3, warmup_fraction=0.0, seed=0, verbose=0,
-    ).fit(texts, labels, validation_data=(texts[:20], labels[:20]))
+        epochs=1, batch_size=8, learning_rate=3e-3, warmup_fraction=0.0, seed=0, verbose=0,
+    ).fit(texts[:32], labels[:32], validation_data=(texts[:16], labels[:16]))
     dense = clf.model_.get_layer("logits")
     assert dense.compute_dtype == precision and dense.kernel.dtype == "float32"
     assert np.isfinite(clf.history_["loss"]).all()

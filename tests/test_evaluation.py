@@ -18,8 +18,8 @@ from sklearn.metrics import (
 
 from kmlc.evaluation import (
     evaluate,
+    frequency_groups,
     group_cutoffs_from_quantiles,
-    label_groups,
     ndcg_at_k,
     per_label_table,
     precision_at_k,
@@ -129,7 +129,7 @@ def test_per_label_table_and_groups_match_sklearn(case, a, b):
 
     out = evaluate(y_true, y_pred, label_names=names, train_counts=counts,
                    group_cutoffs=(head_min, medium_min))
-    groups = label_groups(counts, cutoffs=(head_min, medium_min))
+    groups = frequency_groups(counts, cutoffs=(head_min, medium_min))
     expected_groups = np.where(counts >= head_min, "head", np.where(counts >= medium_min, "medium", "tail"))
     np.testing.assert_array_equal(groups, expected_groups)
     total = 0
@@ -185,16 +185,16 @@ def test_known_values_and_tie_rule():
     assert precision_at_k(y_true, scores, 5) == pytest.approx((2 / 5 + 1 / 5) / 2)
 
 
-def test_label_groups_zero_and_quantiles():
+def test_frequency_groups_zero_and_quantiles():
     counts = np.array([100, 35, 34, 8, 7, 0])
     np.testing.assert_array_equal(
-        label_groups(counts), ["head", "head", "medium", "medium", "tail", "tail"])
+        frequency_groups(counts), ["head", "head", "medium", "medium", "tail", "tail"])
     np.testing.assert_array_equal(
-        label_groups(counts, f1=[0.5, 0, 0.1, 0, 0.2, 0.0]),
+        frequency_groups(counts, f1=[0.5, 0, 0.1, 0, 0.2, 0.0]),
         ["head", "zero", "medium", "zero", "tail", "zero"])
     head_min, medium_min = group_cutoffs_from_quantiles(np.arange(101), q=(0.66, 0.33))
     assert (head_min, medium_min) == (66, 33)
-    assert (label_groups(np.arange(101), cutoffs=(head_min, medium_min)) == "head").sum() == 35
+    assert (frequency_groups(np.arange(101), cutoffs=(head_min, medium_min)) == "head").sum() == 35
 
 
 def test_per_label_table_defaults_and_policy_thresholds():

@@ -149,7 +149,7 @@ def test_combined_loss_is_the_weighted_sum_of_the_group_losses():
 def test_grouped_f1_metric_matches_sklearn_at_half():
     from sklearn.metrics import f1_score
 
-    from kmlc.training.metrics import GroupedF1Score
+    from kmlc.metrics import GroupedF1Score
 
     rng = np.random.default_rng(1)
     z = rng.normal(0, 2, size=(40, 6)).astype(np.float32)

@@ -216,7 +216,7 @@ def test_damage_is_caught_without_checksums_too(saved_model, tmp_path):
 def test_loading_never_runs_code_from_the_directory(saved_model, tmp_path):
     """A model.keras holding a Lambda layer (Python bytecode) is refused by safe_mode, even
     with checksums forged to match; the Lambda never runs."""
-    from kmlc.estimator import _write_checksums
+    from kmlc.persistence import _write_checksums
 
     directory = tmp_path / "forged"
     shutil.copytree(saved_model, directory)
@@ -320,7 +320,7 @@ def test_reports_and_json_are_written_atomically(tmp_path, monkeypatch):
 
 
 STUCK_TRAIN = """
-import signal, sys, time
+import signal, sys, threading, time
 from pathlib import Path
 import kmlc.cli as cli
 from kmlc.io import atomic_directory
@@ -333,7 +333,10 @@ def stuck_train(args):
     with atomic_directory(Path(args.out), MODEL_DIRECTORY) as tmp:
         (tmp / "kmlc.json").write_text("{}")
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
-        print("writing", flush=True)
+        # "writing" comes from another thread a second later, once the main thread waits in
+        # C: a signal sent while it still ran bytecode (between a print and the sleep) would
+        # be handled there, and unwind the process normally.
+        threading.Timer(1.0, lambda: print("writing", flush=True)).start()
         time.sleep(600)
 
 cli.COMMANDS["train"] = stuck_train

@@ -170,7 +170,7 @@ def test_a_failing_plot_leaves_nothing_behind(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(kmlc.report, "plot_cooccurrence", boom)
+    monkeypatch.setattr(kmlc.report.plots, "plot_cooccurrence", boom)
     y, scores, names, _ = _problem(30, 4)
     with pytest.raises(RuntimeError, match="boom"):
         write_report(tmp_path / "r", y_true=y, y_pred=y, scores=scores, label_names=names)

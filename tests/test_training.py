@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import f1_score
 
-from kmlc.training.metrics import F1Score
+from kmlc.metrics import F1Score
 
 pytestmark = pytest.mark.backend
 
@@ -40,7 +40,7 @@ def test_config_round_trip_and_use_in_compile():
 
 @pytest.mark.parametrize("average", ["micro", "macro"])
 def test_tuned_f1_is_the_best_f1_over_bin_edge_thresholds(average):
-    from kmlc.training.metrics import TunedF1Score
+    from kmlc.metrics import TunedF1Score
 
     rng = np.random.default_rng(1)
     y = (rng.random((80, 5)) < 0.3).astype("float32")
@@ -71,7 +71,7 @@ def test_tuned_f1_is_the_best_f1_over_bin_edge_thresholds(average):
 def test_tuned_f1_is_the_same_eager_and_compiled(average):
     """Eager `result()` (the epoch-end logs) takes a NumPy path; inside a compiled function it
     stays in keras.ops: both give the same value."""
-    from kmlc.training.metrics import TunedF1Score
+    from kmlc.metrics import TunedF1Score
 
     rng = np.random.default_rng(4)
     y = (rng.random((64, 6)) < 0.3).astype("float32")
@@ -95,7 +95,7 @@ def test_tuned_f1_is_the_same_eager_and_compiled(average):
 def test_tuned_f1_of_both_averages_is_each_one_from_one_histogram():
     """average=("micro", "macro"): one histogram, a dict result equal to the two single
     metrics; in `compile` it logs micro_f1 / macro_f1 (and their val_ versions)."""
-    from kmlc.training.metrics import TunedF1Score
+    from kmlc.metrics import TunedF1Score
 
     rng = np.random.default_rng(3)
     y = (rng.random((70, 4)) < 0.3).astype("float32")

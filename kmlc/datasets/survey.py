@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import pandas as pd
 
-from .support_tickets import _Rand, _fill, _typo, _write_csv
+from .support_tickets import _fill, _Rand, _typo, _write_csv
 
 __all__ = [
     "SURVEY_GROUPS",

@@ -1,6 +1,8 @@
 """A pretrained BERT encoder from KerasHub (offline presets), fine-tuned with a linear head."""
 
 from kmlc.families.base import Family
+from kmlc.preprocessing.bert import BertPreprocessor
+from kmlc.presets import check_bert_preset, default_bert_preset, load_bert_backbone
 
 
 class BertFamily(Family):
@@ -10,13 +12,9 @@ class BertFamily(Family):
     learns_vocabulary = False
 
     def check(self, settings):
-        from kmlc.presets import check_bert_preset, default_bert_preset
-
         check_bert_preset(settings["preset"] or default_bert_preset())
 
     def preprocessor(self, settings):
-        from kmlc.preprocessing.bert import BertPreprocessor
-
         return BertPreprocessor(
             preset=settings["preset"],
             sequence_length=settings["sequence_length"],
@@ -27,7 +25,6 @@ class BertFamily(Family):
 
     def network(self, settings, preprocessor, num_labels, seed):
         from kmlc.models.bert import BertMultiLabel
-        from kmlc.presets import default_bert_preset, load_bert_backbone
 
         dtype = None if settings["mixed_precision"] == "none" else f"mixed_{settings['mixed_precision']}"
         backbone = load_bert_backbone(settings["preset"] or default_bert_preset(), dtype=dtype)
@@ -55,7 +52,6 @@ class BertFamily(Family):
 
     def load_preprocessor(self, directory):
         import kmlc.models.bert  # noqa: F401  (registers the BERT network and keras-hub layers)
-        from kmlc.preprocessing.bert import BertPreprocessor
 
         return BertPreprocessor.load(directory)
 

@@ -1,6 +1,8 @@
 """TF-IDF n-grams (vectorised in tf.data) and an MLP whose first layer reads the sparse vector."""
 
+from kmlc.errors import KmlcInputError
 from kmlc.families.base import Family
+from kmlc.preprocessing import TfidfPreprocessor
 
 # A sparse TF-IDF validation set whose entries x first-layer units are at most this many
 # floats (256 MB of gathered kernel rows) is validated as one batch: one compiled shape.
@@ -14,8 +16,6 @@ class TfidfFamily(Family):
     learns_vocabulary = True
 
     def check(self, settings):
-        from kmlc.errors import KmlcInputError
-
         if not settings["hidden_units"] and settings["tfidf_input"] == "sparse":
             raise KmlcInputError(
                 "Expected at least one hidden layer with tfidf_input='sparse' (no hidden layer needs "
@@ -23,8 +23,6 @@ class TfidfFamily(Family):
             )
 
     def preprocessor(self, settings):
-        from kmlc.preprocessing import TfidfPreprocessor
-
         return TfidfPreprocessor(
             max_tokens=settings["max_tokens"], ngrams=settings["ngrams"], normalize=settings["normalize"],
             sublinear_tf=settings["sublinear_tf"], output=settings["tfidf_input"],
@@ -50,8 +48,6 @@ class TfidfFamily(Family):
         return keras.optimizers.Adam(float(settings["learning_rate"]))
 
     def load_preprocessor(self, directory):
-        from kmlc.preprocessing import TfidfPreprocessor
-
         return TfidfPreprocessor.load(directory)
 
     def validation_batch_entries(self, settings):

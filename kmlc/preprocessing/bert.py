@@ -6,7 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kmlc import presets
 from kmlc.errors import KmlcInputError, KmlcModelError
+from kmlc.preprocessing.pipeline import text_array
 
 _FORMAT = "kmlc-bert-preprocessor"
 _VERSION = 1
@@ -82,8 +84,6 @@ class BertPreprocessor:
             long_docs, max_windows, window_overlap, self.sequence_length
         )
         if tokenizer is None:
-            from kmlc import presets
-
             preset = presets.default_bert_preset() if preset is None else preset
             preset = presets.check_bert_preset(preset)
             longest = presets.bert_preset_max_sequence_length(preset)
@@ -200,7 +200,6 @@ class BertPreprocessor:
             raise KmlcInputError(
                 f"Expected a batch of texts (a list of strings), Received: one string {texts[:40]!r}"
             )
-        from kmlc.preprocessing.pipeline import text_array
 
         texts = tf.constant(text_array(texts))
         return {key: value.numpy() for key, value in self._eager_fn(texts).items()}

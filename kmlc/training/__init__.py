@@ -1,6 +1,6 @@
 """Training: the one pipeline every fit goes through (`pipeline`), where its rows come from
-(`sources`), the loop around `model.fit` (`loop`, `callbacks`), the training metrics
-(`metrics`) and data-parallel devices (`distribute`). See `kmlc.training.pipeline`.
+(`sources`), the loop around `model.fit` (`loop`, `callbacks`) and data-parallel devices
+(`distribute`); the metrics it logs are `kmlc.metrics`. See `kmlc.training.pipeline`.
 
 Importing this package does not import Keras (its modules do).
 """

@@ -35,6 +35,8 @@ import keras
 import numpy as np
 
 from kmlc.errors import KmlcInputError, KmlcModelError
+from kmlc.preprocessing import drops_remainder, steps_per_epoch
+from kmlc.preprocessing.tfidf import bucket_size
 from kmlc.training import DISTRIBUTE
 
 BACKENDS = ("jax", "tensorflow")
@@ -170,8 +172,6 @@ class DataParallelPlan:
     # ------------------------------------------------------------------ data
 
     def steps_per_epoch(self, n_rows):
-        from kmlc.preprocessing import drops_remainder, steps_per_epoch
-
         if self.replicas == 1:
             return steps_per_epoch(n_rows, self.batch_size, drops_remainder(n_rows, self.batch_size))
         return n_rows // self.batch_size
@@ -280,8 +280,6 @@ def split_sparse_batch(features, replicas):
     preprocessor pads. Relies on the preprocessor's layout: real entries first, in document
     order, then the padding."""
     import tensorflow as tf
-
-    from kmlc.preprocessing.tfidf import bucket_size
 
     counts = tf.cast(features["ngram_counts"], tf.int32)
     per_replica = tf.shape(counts)[0] // replicas

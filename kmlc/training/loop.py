@@ -9,7 +9,13 @@ import numpy as np
 
 from kmlc.errors import KmlcDataWarning, KmlcInputError
 from kmlc.interrupts import deferred_interrupts
-from kmlc.training.callbacks import InterruptAtBatchBoundary, NanGuard, TrainingBackup, early_stopping, epoch_is_finite
+from kmlc.training.callbacks import (
+    InterruptAtBatchBoundary,
+    NanGuard,
+    TrainingBackup,
+    early_stopping,
+    epoch_is_finite,
+)
 
 
 @dataclass

@@ -12,8 +12,13 @@ import numpy as np
 
 from kmlc.data import check_texts, text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError
+from kmlc.families import get_family
+from kmlc.groups import AUTO_WEIGHT_BATCH
 from kmlc.preprocessing import drops_remainder, make_dataset, steps_per_epoch
 from kmlc.splits import iterative_split, text_groups
+from kmlc.streaming.counting import DEFAULT_VALIDATION_ROWS, needs_label_rows, scan
+from kmlc.streaming.datasets import DEFAULT_SHUFFLE_ROWS, training_dataset
+from kmlc.streaming.table import TableStream, positive_int
 
 
 def check_validation_data(space, validation_data, drop_invalid_rows=False):
@@ -106,8 +111,6 @@ class StreamedData:
 
     def __init__(self, source, *, sample_rows=None, validation_rows=None, shuffle_rows=None, min_label_count=None,
                  label_schema=None, drop_invalid_rows=False):
-        from kmlc.streaming import DEFAULT_SHUFFLE_ROWS, DEFAULT_VALIDATION_ROWS, TableStream
-
         self.stream = source if isinstance(source, TableStream) else TableStream(
             source, label_schema=label_schema, drop_invalid_rows=drop_invalid_rows)
         self.sample_rows = sample_rows
@@ -116,9 +119,6 @@ class StreamedData:
         self.min_label_count = min_label_count
 
     def split(self, clf, space, validation_data):
-        from kmlc.families import get_family
-        from kmlc.streaming import positive_int
-
         if (self.stream.label_schema is not None) != space.grouped or (
                 space.grouped and self.stream.label_schema.names != space.schema.names):
             raise KmlcInputError(
@@ -145,9 +145,6 @@ class StreamedData:
 
     def fit_labels(self, clf, space, preprocessor):
         """The counting pass: labels counted, the vocabulary adapted, validation held out."""
-        from kmlc.families import get_family
-        from kmlc.groups import AUTO_WEIGHT_BATCH
-        from kmlc.streaming import needs_label_rows, scan
 
         learns = get_family(clf.model).learns_vocabulary
         auto_weights = space.grouped and space.schema.auto_weights
@@ -198,8 +195,6 @@ class StreamedData:
         return -(-self.n_rows // batch_size)  # the last partial batch is read too
 
     def training_dataset(self, preprocessor, encoder, batch_size, seed):
-        from kmlc.streaming import training_dataset
-
         label_index = {label: i for i, label in enumerate(encoder.vocabulary_)}
         return training_dataset(self.stream, self.result, label_index, preprocessor, batch_size=batch_size,
                                 shuffle_rows=self.shuffle_rows, seed=seed)

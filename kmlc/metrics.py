@@ -7,7 +7,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kmlc.losses import _loss_groups
+from kmlc.losses import check_group_layout
 
 
 @keras.saving.register_keras_serializable(package="kmlc")
@@ -214,7 +214,7 @@ class GroupedF1Score(keras.metrics.Metric):
         if average not in ("micro", "macro"):
             raise ValueError(f"Expected average 'micro' or 'macro', Received: {average!r}.")
         super().__init__(name=name or f"{average}_f1", dtype=dtype or "float32")
-        self.groups = _loss_groups(groups)
+        self.groups = check_group_layout(groups)
         self.average, self.tuned = average, bool(tuned)
         self.num_bins, self.logit_range = int(num_bins), float(logit_range)
         self._ml = [c for g in self.groups if g["kind"] == "multilabel" for c in range(g["start"], g["stop"])]
