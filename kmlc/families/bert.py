@@ -5,6 +5,8 @@ from kmlc.preprocessing.bert import BertPreprocessor
 from kmlc.presets import check_bert_preset, default_bert_preset, load_bert_backbone
 
 
+# kmlc.models is imported where a network is built, not here: it imports Keras, and
+# importing kmlc must leave the backend open (tests/test_imports.py).
 class BertFamily(Family):
     name = "bert"
     defaults = {"learning_rate": 5e-5, "batch_size": 16, "epochs": 5, "dropout": 0.1, "patience": 2}

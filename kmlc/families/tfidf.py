@@ -9,6 +9,8 @@ from kmlc.preprocessing import TfidfPreprocessor
 ONE_BATCH_FLOATS = 2**26
 
 
+# kmlc.models is imported where a network is built, not here: it imports Keras, and
+# importing kmlc must leave the backend open (tests/test_imports.py).
 class TfidfFamily(Family):
     name = "tfidf"
     defaults = {"learning_rate": 1e-3, "batch_size": 32, "epochs": 40, "dropout": 0.5, "patience": 5}
