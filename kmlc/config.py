@@ -16,6 +16,7 @@ from kmlc.settings import (
     RUN_SETTINGS,
     SETTINGS,
     check_all,
+    number_or_text,
     run_defaults,
 )
 
@@ -79,21 +80,12 @@ def _yaml_numbers(config, path):
                     f"Expected a number for '{key}' in '{path}', Received: the text {value!r}."
                 ) from None
     if isinstance(config.get("loss_params"), dict):
-        config["loss_params"] = {k: _number_or_text(v) for k, v in config["loss_params"].items()}
+        config["loss_params"] = {k: number_or_text(v) for k, v in config["loss_params"].items()}
     for setting in SETTINGS:
         value = config.get(setting.name)
         if setting.kind == "int_list" and isinstance(value, int) and not isinstance(value, bool):
             config[setting.name] = [value]  # `hidden_units: 64` is one layer, as --hidden-units 64
     return config
-
-
-def _number_or_text(value):
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            return value  # e.g. mu: auto
-    return value
 
 
 def merge_config(*layers):

@@ -4,6 +4,7 @@ import inspect
 import threading
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from kmlc.data import check_texts, count_in
 from kmlc.errors import KmlcInputError, KmlcModelError
@@ -15,7 +16,7 @@ from kmlc.persistence import load_model, save_model
 from kmlc.preprocessing import make_dataset
 from kmlc.preprocessing.bert import check_window_settings
 from kmlc.report import write_report
-from kmlc.settings import CLASSIFIER_SETTINGS, check, docstring_args
+from kmlc.settings import CLASSIFIER_SETTINGS, check, config_form, docstring_args
 from kmlc.training.sources import InMemoryData, StreamedData
 
 _PREDICT_LOCK = threading.RLock()
@@ -39,7 +40,7 @@ _DOC = """A multi-label text classifier: preprocessor + network + tuned threshol
     """
 
 
-class TextClassifier:
+class TextClassifier(BaseEstimator):
     __doc__ = _DOC.format(args=docstring_args())
 
     def __init__(self, model="tfidf", **settings):
@@ -52,20 +53,6 @@ class TextClassifier:
 
     # ------------------------------------------------------------------ params
 
-    @classmethod
-    def _param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        return [p for p in signature.parameters if p != "self"]
-
-    def get_params(self, deep=False):
-        params = {name: getattr(self, name) for name in self._param_names()}
-        params["hidden_units"] = list(params["hidden_units"])
-        params["loss_params"] = dict(params["loss_params"] or {})
-        params["group_cutoffs"] = [int(c) for c in params["group_cutoffs"]]
-        if params["label_groups"] is not None:
-            params.update(self._label_space().config_params({}))
-        return params
-
     def _label_space(self):
         return label_space(self.label_groups, self.group_weights)
 
@@ -73,22 +60,34 @@ class TextClassifier:
         return get_family(self.model)
 
     def resolved_params(self):
-        """The settings with the family defaults filled in: what `fit` uses and saves."""
-        params = self.get_params()
+        """The settings in their YAML form (`kmlc.settings.config_form`, label groups as
+        "name:kind"), the family defaults filled in: what `fit` uses and config.yaml holds."""
+        params = config_form(self.get_params())
+        params.update(self._label_space().config_params({}))
         for name, value in self._family().defaults.items():
             if params[name] is None:
                 params[name] = value
         return params
 
     def set_params(self, **params):
-        unknown = sorted(set(params) - set(self._param_names()))
+        unknown = sorted(set(params) - set(self._get_param_names()))
         if unknown:
             raise KmlcInputError(
-                f"Expected settings among {self._param_names()}, Received: unknown {unknown}."
+                f"Expected settings among {self._get_param_names()}, Received: unknown {unknown}."
             )
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
+        return super().set_params(**params)
+
+    def __sklearn_tags__(self):
+        # Texts in (not a 2-D array); label lists out: several labels per row, so scikit-learn
+        # reads it as a multi-output estimator. It does not declare itself a classifier:
+        # scikit-learn then stratifies cross-validation folds by `y`, which refuses label lists.
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.target_tags.required = True
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        return tags
 
     def _validate_params(self):
         """Checks every setting (its kind and range, from `kmlc.settings`), then what depends
@@ -281,6 +280,13 @@ class TextClassifier:
         space = self._label_space()
         texts, labels, _ = space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
         return self.with_training_overlap(space.evaluate(self, labels, self._scores(texts)), texts)
+
+    def score(self, texts, labels):
+        """Micro-F1 on labelled texts at the saved thresholds (`evaluate(...)["micro_f1"]`;
+        with label groups, over every group's columns): what scikit-learn's model selection
+        (`cross_val_score`, `GridSearchCV`) maximises when no `scoring` is given. Other
+        figures: `kmlc.metrics.make_scorer`."""
+        return float(self.evaluate(texts, labels)["micro_f1"])
 
     def with_training_overlap(self, metrics, texts):
         """Adds `texts_in_training` to `metrics`: how many of the evaluated `texts` occur

@@ -149,7 +149,7 @@ def load_model(cls, directory):
     config = read("config.yaml", yaml.safe_load)
     if not isinstance(config, dict):
         raise KmlcModelError(f"Expected settings in '{directory / 'config.yaml'}', Received: {config!r:.60}.")
-    params = {name: config[name] for name in cls._param_names() if name in config}
+    params = {name: config[name] for name in cls._get_param_names() if name in config}
     training = read("training.json", json.loads)
     thresholds = read("thresholds.json", json.loads)
     try:

@@ -332,6 +332,47 @@ def check_all(values, names=None):
     return values
 
 
+# ----------------------------------------------------------------------------- YAML form
+
+
+def config_value(name, value):
+    """A setting's value as config.yaml holds it: plain YAML types (lists, not tuples; a
+    mapping, {} for none; Python numbers, not NumPy's). `TextClassifier.get_params` returns
+    what was given, as scikit-learn requires; this is the form that is written."""
+    s = BY_NAME[name]
+    if s.kind == "mapping":
+        return {key: number_or_text(v) for key, v in (value or {}).items()}
+    if value is None:
+        return None
+    if s.kind == "int_list":
+        return [int(v) for v in value]
+    if s.kind == "float_list":
+        return [float(v) for v in value]
+    if s.kind == "columns" and not isinstance(value, str):
+        return list(value)
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()  # a NumPy scalar
+    return value
+
+
+def config_form(values):
+    """`config_value` for every setting in `values`, in the table's order."""
+    order = {s.name: i for i, s in enumerate(SETTINGS)}
+    names = sorted(values, key=lambda name: order.get(name, len(order)))
+    return {name: config_value(name, values[name]) if name in BY_NAME else values[name] for name in names}
+
+
+def number_or_text(value):
+    """A text that spells a number, as that number (a loss parameter given on the command line
+    as gamma=2, or a YAML 1.1 `1e-3`); any other value as it is (e.g. mu: auto)."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 # ----------------------------------------------------------------------------- words
 
 

@@ -118,3 +118,25 @@ def coverage_report(label_matrix, splits, label_names, split_names=SPLIT_NAMES):
                 stacklevel=2,
             )
     return report
+
+
+def stratified_folds(label_lists, n_splits=5, seed=0):
+    """Cross-validation folds of label lists, stratified by iterative stratification
+    (`iterstrat`'s `MultilabelStratifiedKFold` on the binarised labels): a list of
+    (train_index, test_index) pairs, for scikit-learn's `cv=`. Every label's rows are spread
+    over the folds as evenly as its count allows."""
+    from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    if not (isinstance(n_splits, int) and not isinstance(n_splits, bool) and n_splits >= 2):
+        raise KmlcInputError(f"Expected n_splits to be an integer >= 2, Received: {n_splits!r}.")
+    label_lists = [list(labels) for labels in label_lists]
+    if len(label_lists) < n_splits:
+        raise KmlcInputError(
+            f"Expected at least n_splits={n_splits} rows, Received: {len(label_lists)}."
+        )
+    y = MultiLabelBinarizer().fit_transform(label_lists)
+    if y.shape[1] == 0:
+        y = np.zeros((len(label_lists), 1), dtype=int)
+    folds = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    return [(train, test) for train, test in folds.split(np.zeros(len(label_lists)), y)]
