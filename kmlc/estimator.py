@@ -288,6 +288,16 @@ class TextClassifier(BaseEstimator):
         figures: `kmlc.metrics.make_scorer`."""
         return float(self.evaluate(texts, labels)["micro_f1"])
 
+    @property
+    def baseline_metrics_(self):
+        """With `baseline=True`: the linear baseline's figures (`metrics_["baseline"]`): what it
+        is, its threshold, its seconds and its metrics per split (`validation` after `fit`;
+        `kmlc train` adds `test`). `baseline_` is the fitted baseline itself, in the process
+        that fitted it (`baseline_.evaluate(texts, labels)`; it is not saved with the model)."""
+        if not hasattr(self, "metrics_"):
+            raise AttributeError("baseline_metrics_: the classifier is not fitted")
+        return self.metrics_.get("baseline")
+
     def with_training_overlap(self, metrics, texts):
         """Adds `texts_in_training` to `metrics`: how many of the evaluated `texts` occur
         word for word in this model's training data (known in the process that trained it;
@@ -300,7 +310,8 @@ class TextClassifier(BaseEstimator):
     def report(self, texts, labels, directory, title=None, *, overwrite=False):
         """Evaluates on labelled texts and writes the HTML/Markdown report with its plots
         (see `kmlc.report.write_report`; `overwrite` replaces a directory that holds other
-        files); returns the metrics."""
+        files); returns the metrics. A classifier fitted with `baseline=True` in this process
+        shows the linear baseline's figures beside its own."""
 
         self._check_fitted()
         check_output(directory, REPORT_DIRECTORY, overwrite=overwrite)  # before predicting
@@ -308,6 +319,7 @@ class TextClassifier(BaseEstimator):
         texts, labels, _ = space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
         scores = self._scores(texts)
         metrics = self.with_training_overlap(space.evaluate(self, labels, scores), texts)
+        baseline = getattr(self, "baseline_", None)
         y_true, y_pred, scores, names, counts, thresholds = space.report_arrays(self, labels, scores)
         write_report(
             directory,
@@ -321,6 +333,7 @@ class TextClassifier(BaseEstimator):
             title=title or "kmlc evaluation report",
             group_cutoffs=tuple(self.group_cutoffs),
             metrics=metrics,
+            baseline_metrics=baseline.evaluate(texts, labels) if baseline is not None else None,
             overwrite=overwrite,
         )
         return metrics

@@ -144,6 +144,8 @@ def train(config, stream, out, *, resumed=False, overwrite=False, say=print):
         say(f"resumed after epoch {clf.resumed_from_epoch_} from the backup in {work}/")
     if test is not None:
         clf.metrics_["test"] = clf.evaluate(test.texts, test.labels)
+        if clf.baseline_ is not None:
+            clf.metrics_["baseline"]["test"] = clf.baseline_.evaluate(test.texts, test.labels)
     for name, data in (("validation", val), ("test", test)):
         if data is not None:
             warn_overlap(clf.metrics_[name], name, data.source)

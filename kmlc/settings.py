@@ -25,7 +25,8 @@ class Setting:
     `optional`: None is a value of its own (not just "not given"). `per_family`: None takes
     the model family's default. `classifier`: a `TextClassifier` parameter (else a setting of
     a `kmlc train` run: data, splits, streaming). `flag`: the command-line flag (None: none);
-    `section`: the group of flags it is listed in.
+    `section`: the group of flags it is listed in; `cli_default`: the command line's default
+    where it differs from the API's (None: the same).
     """
 
     name: str
@@ -43,6 +44,7 @@ class Setting:
     classifier: bool = True
     flag: object = _FROM_NAME
     metavar: str = None
+    cli_default: object = None
     extra: dict = field(default_factory=dict)
 
     @property
@@ -87,7 +89,9 @@ SETTINGS = (
     # --- the model family and its own settings
     S("model", "choice", "tfidf", "model family: tfidf (TF-IDF n-grams and an MLP) or bert (a pretrained BERT "
       "encoder from KerasHub, fine-tuned)", "model", choices=_families),
-    S("max_tokens", "int", 20000, "TF-IDF vocabulary size", "tfidf", low=1, metavar="N"),
+    S("max_tokens", "int", 20000, "TF-IDF vocabulary size: at most this many n-grams, the most frequent", "tfidf",
+      low=1, metavar="N"),
+    S("min_df", "int", 1, "keep only n-grams found in at least N training texts", "tfidf", low=1, metavar="N"),
     S("ngrams", "int", 2, "largest n-gram length", "tfidf", low=1, high=5, metavar="N"),
     S("normalize", "choice", "l2", "scale each TF-IDF vector to unit length (l2) or keep raw values (none)", "tfidf",
       choices=("l2", "none")),
@@ -96,6 +100,8 @@ SETTINGS = (
       "non-zeros, gathered by the first layer (sparse: cost follows a text's n-grams), or the full vector and a "
       "Dense layer (dense); both compute the same function", "tfidf", choices=("sparse", "dense"), flag=None),
     S("hidden_units", "int_list", (512, 256), "hidden layer sizes", "tfidf", low=1, metavar="N,N"),
+    S("wide", "bool", False, "add a linear path from the TF-IDF vector to the logits beside the hidden layers "
+      "(wide and deep, trained together)", "tfidf"),
     S("input_scale", "float", 1.0, "multiply the TF-IDF values by X before the first layer (with Adam: its "
       "learning rate x X, so rare n-grams learn in fewer epochs)", "tfidf", low=0, low_open=True, metavar="X"),
     S("preset", "path", None, "local KerasHub or Hugging Face BERT directory; none: the installed "
@@ -143,6 +149,12 @@ SETTINGS = (
       "thresholds"),
     S("group_cutoffs", "int_list", (35, 8), "least training examples of head and medium labels in reports "
       "(head > medium)", "thresholds", low=1, metavar="HEAD,MEDIUM", extra={"length": 2}),
+    # --- the linear baseline (kmlc.baselines)
+    S("baseline", "bool", False, "fit the linear baseline on the same split (bigram TF-IDF + one-vs-rest linear "
+      "classifier, one global threshold tuned on validation; seconds) and report the model's figures beside its "
+      "own. Not on a stream", "baseline", cli_default=True),
+    S("baseline_classifier", "choice", "linear_svc", "the baseline's classifier", "baseline",
+      choices=("linear_svc", "logistic_regression")),
     # --- label groups
     S("label_groups", "label_groups", None, "several label groups in one model: NAME:KIND columns, KIND "
       "multiclass (one label per row, softmax) or multilabel (see --label-column)", "groups", optional=True,
@@ -157,7 +169,7 @@ SETTINGS = (
       high_open=True, flag=None),
     S("seed", "int", 0, "seed of every random choice (split, initialisation, dropout, shuffling)", "run", low=0,
       high=2**32, high_open=True, metavar="N"),
-    S("verbose", "verbose", "auto", "Keras fit verbosity", "run", choices=(0, 1, 2)),
+    S("verbose", "verbose", "auto", "Keras fit verbosity", "run", choices=(0, 1, 2), cli_default=2),
     # --- kmlc train only: data, splits, streaming
     S("data", "path", None, "training table (default: the bundled demo data)", "data", classifier=False,
       metavar="PATH"),
@@ -206,6 +218,11 @@ def classifier_defaults():
 
 def run_defaults():
     return {s.name: s.default for s in RUN_SETTINGS}
+
+
+def cli_defaults():
+    """The command line's defaults where they differ from the API's."""
+    return {s.name: s.cli_default for s in SETTINGS if s.cli_default is not None}
 
 
 # ----------------------------------------------------------------------------- checks
@@ -376,15 +393,15 @@ def number_or_text(value):
 # ----------------------------------------------------------------------------- words
 
 
-def default_text(s):
-    """The default as the help of a flag says it."""
+def default_text(s, cli=False):
+    """The default as the help of a flag (`cli`: the command line's default) says it."""
     if s.per_family:
         from kmlc.families import family_names, get_family
 
         values = [get_family(name).defaults[s.name] for name in family_names()]
         return " / ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values) + \
             f" ({' / '.join(family_names())})"
-    value = s.default
+    value = s.cli_default if cli and s.cli_default is not None else s.default
     if value is None:
         return None
     if isinstance(value, bool):

@@ -20,13 +20,13 @@ FAST = dict(epochs=2, max_tokens=400, hidden_units=(16,), batch_size=32, verbose
 
 # A value other than the default for every parameter (what a fully customised estimator holds).
 CUSTOM = dict(
-    model="bert", max_tokens=1234, ngrams=1, normalize="none", sublinear_tf=False, tfidf_input="dense",
+    model="bert", max_tokens=1234, min_df=2, wide=True, ngrams=1, normalize="none", sublinear_tf=False, tfidf_input="dense",
     hidden_units=(64, 32), input_scale=2.0, preset="some/dir", sequence_length=64, pooling="cls",
     freeze_backbone=True, long_docs="windows", max_windows=4, window_overlap=8, weight_decay=0.0,
     warmup_fraction=0.2, clipnorm=2.0, mixed_precision="bfloat16", dropout=0.1, learning_rate=1e-4,
     batch_size=8, epochs=7, patience=2, distribute="data-parallel", loss="focal", loss_params={"gamma": 1.5},
     threshold="per-label", threshold_metric="macro_f1", top_k=3, min_precision=0.5, at_least_one=True,
-    group_cutoffs=(20, 5), label_groups=["score:multiclass", "tags"], group_weights=(1.0, 2.0),
+    group_cutoffs=(20, 5), baseline=True, baseline_classifier="logistic_regression", label_groups=["score:multiclass", "tags"], group_weights=(1.0, 2.0),
     drop_invalid_rows=True, validation_fraction=0.3, seed=7, verbose=1,
 )
 

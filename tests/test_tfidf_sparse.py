@@ -284,6 +284,21 @@ def test_classifier_sparse_and_dense_train_alike(tiny_corpus, tmp_path):
     assert kmlc.TextClassifier().tfidf_input == "sparse"
 
 
+@pytest.mark.backend
+def test_classifier_with_a_wide_path_and_min_df_trains_saves_and_loads(tiny_corpus, tmp_path):
+    import kmlc
+
+    texts, labels = tiny_corpus
+    clf = kmlc.TextClassifier(wide=True, min_df=2, hidden_units=(16,), epochs=3, batch_size=8, verbose=0, seed=2)
+    clf.fit(texts, labels)
+    assert clf.model_.wide and clf.preprocessor_.min_df == 2
+    assert np.any(clf.model_.get_layer("wide").get_weights()[0])  # trained with the deep path
+    clf.save(tmp_path / "m")
+    loaded = kmlc.load(tmp_path / "m")
+    assert loaded.wide is True and loaded.min_df == 2 and loaded.model_.wide
+    np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
+
+
 def test_classifier_rejects_an_unknown_tfidf_input(tiny_corpus):
     import kmlc
     from kmlc.errors import KmlcInputError
@@ -463,3 +478,51 @@ def test_host_glorot_uniform_is_seeded_numpy_on_every_backend():
         keras.ops.convert_to_numpy(model.get_layer("hidden_0").kernel),
         keras.ops.convert_to_numpy(HostGlorotUniform(seed=5)((30, 4))),
     )
+
+
+def test_min_df_keeps_the_ngrams_of_at_least_that_many_texts():
+    texts = TEXTS[:7] * 2 + ["zebra pizza", "zebra pasta"]
+    for min_df in (1, 3, 5):
+        p = TfidfPreprocessor(max_tokens=10_000, min_df=min_df).adapt(texts)
+        # A NumPy count of the document frequency of every n-gram of the preprocessor's own tokens.
+        grams = [set(g.decode() for g in row) for row in p._tokens(tf.constant(texts)).to_list()]
+        df = {}
+        for row in grams:
+            for g in row:
+                df[g] = df.get(g, 0) + 1
+        expected = {g for g, n in df.items() if n >= min_df}
+        vocabulary = [str(t) for t in p.vectorizer.get_vocabulary()][1:]
+        assert set(vocabulary) == expected and len(vocabulary) == len(expected)
+    # The cap still applies: the most frequent of those kept.
+    capped = TfidfPreprocessor(max_tokens=6, min_df=3).adapt(texts)
+    assert len(capped.vectorizer.get_vocabulary()) == 6
+    assert capped.get_config()["min_df"] == 3
+    assert TfidfPreprocessor.from_config(capped.get_config()).min_df == 3
+
+
+@pytest.mark.backend
+def test_wide_path_is_a_linear_map_added_to_the_logits_in_both_modes():
+    p_sparse, p_dense = adapted("sparse"), adapted("dense")
+    kwargs = dict(hidden_units=(8,), seed=5, wide=True, input_scale=2.0)
+    sparse = TfidfMLP(p_sparse.output_dim, 3, input_mode="sparse", **kwargs)
+    dense = TfidfMLP(p_dense.output_dim, 3, input_mode="dense", **kwargs)
+    deep = TfidfMLP(p_dense.output_dim, 3, input_mode="dense", hidden_units=(8,), seed=5, input_scale=2.0)
+    wide = dense.get_layer("wide")
+    assert not np.any(wide.get_weights()[0]) and len(wide.get_weights()) == 1  # zeros, no bias
+    x = np.asarray(p_dense(tf.constant(TEXTS)))
+    # At its zero start the wide network is the deep one.
+    np.testing.assert_allclose(dense.predict(x, verbose=0), deep.predict(x, verbose=0), atol=1e-6)
+    rng = np.random.default_rng(2)
+    trained = [w + rng.normal(scale=0.3, size=w.shape).astype(np.float32) for w in dense.get_weights()]
+    dense.set_weights(trained)
+    sparse.set_weights(trained)
+    kernel = dense.get_layer("wide").get_weights()[0]
+    deep.set_weights([w for w, v in zip(trained, dense.weights) if "wide" not in v.path])
+    expected = deep.predict(x, verbose=0) + (2.0 * x) @ kernel
+    np.testing.assert_allclose(dense.predict(x, verbose=0), expected, atol=1e-4)
+    np.testing.assert_allclose(sparse.predict_on_batch(as_numpy(p_sparse(tf.constant(TEXTS)))), expected, atol=1e-4)
+    config = sparse.get_config()
+    assert config["wide"] is True and TfidfMLP.from_config(config).get_config() == config
+    old = dict(config)
+    del old["wide"]
+    assert TfidfMLP.from_config(old).wide is False  # a network saved before `wide` existed

@@ -31,7 +31,7 @@ from kmlc.outputs import (
     claim_output,
     claim_outputs,
 )
-from kmlc.settings import BY_NAME, SETTINGS
+from kmlc.settings import BY_NAME, SETTINGS, cli_defaults
 from kmlc.splits import SPLIT_NAMES, coverage_report, iterative_split, text_groups
 
 
@@ -70,9 +70,18 @@ def read_for(clf, args):
     return runs.read_table(args.data, settings, clf._label_space())
 
 
-def metric_line(name, m):
+def metric_line(name, m, baseline=None):
+    """A split's figures; with the linear baseline's (`baseline`), each F1 beside the
+    baseline's and the difference in points."""
+
+    def f1(key):
+        if baseline is None:
+            return f"{key.replace('_f1', '')}-F1 {m[key]:.4f}"
+        return (f"{key.replace('_f1', '')}-F1 {m[key]:.4f} (linear baseline {baseline[key]:.4f}, "
+                f"{100 * (m[key] - baseline[key]):+.1f})")
+
     return (
-        f"  {name:<10} micro-F1 {m['micro_f1']:.4f}  macro-F1 {m['macro_f1']:.4f}  "
+        f"  {name:<10} {f1('micro_f1')}  {f1('macro_f1')}  "
         f"P {m['micro_precision']:.4f}  R {m['micro_recall']:.4f}  "
         f"labels predicted {m['n_labels_predicted']}/{m['n_labels']}  (n={m['n_examples']})"
     )
@@ -139,20 +148,25 @@ def start_or_resume(args, cli):
     return config
 
 
-# The command line's defaults where they differ from the API's (Keras' per-epoch lines).
-CLI_BASE = {"verbose": 2}
+# The command line's defaults where they differ from the API's (Keras' per-epoch lines; the
+# baseline comparison).
+CLI_BASE = cli_defaults()
 
 
 def say_summary(clf, config, out):
-    say(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s; "
-        f"{len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
+    baseline = clf.metrics_.get("baseline") or {}
+    say(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s"
+        + (f" (linear baseline: {baseline['train_seconds']:.1f} s)" if "train_seconds" in baseline else "")
+        + f"; {len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
+    if "skipped" in baseline:
+        say(f"linear baseline not fitted: {baseline['skipped']}")
     if getattr(clf, "distribution_", None):
         d = clf.distribution_
         say(f"data-parallel ({d['strategy']}) on {len(d['devices'])} device(s): {', '.join(d['devices'])}; "
             f"{d['rows_skipped_per_epoch']} training row(s) skipped per epoch (the last partial batch)")
     for name in ("validation", "test"):
         if name in clf.metrics_:
-            say(metric_line(name, clf.metrics_[name]))
+            say(metric_line(name, clf.metrics_[name], baseline.get(name)))
             say_groups(clf.metrics_[name])
     if "test" in clf.metrics_ and clf.metrics_["test"]["unseen_labels"]:
         say(f"  test labels never seen in training (counted as misses): {sorted(clf.metrics_['test']['unseen_labels'])}")

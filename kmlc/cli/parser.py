@@ -11,11 +11,11 @@ from kmlc.version import __version__
 TRAIN_SECTIONS = (
     ("model", "model"), ("tfidf", "TF-IDF (--model tfidf)"), ("bert", "BERT (--model bert)"),
     ("training", "training (a default per family)"), ("loss", "loss"),
-    ("thresholds", "thresholds and reports"), ("groups", "label groups (--label-column NAME:KIND, repeated)"),
+    ("thresholds", "thresholds and reports"), ("baseline", "the linear baseline"), ("groups", "label groups (--label-column NAME:KIND, repeated)"),
     ("data", "data"), ("stream", "data larger than memory (--stream)"), ("run", "run"),
 )
-# Where the command line's default differs from the API's.
-CLI_DEFAULTS = {"verbose": 2, "distribute": "none"}
+# How a flag's help names a default that is None in the table.
+SHOWN_DEFAULTS = {"distribute": "none"}
 
 
 # ----------------------------------------------------------------------------- parsing helpers
@@ -72,7 +72,7 @@ def _add_setting(parser, name, help=None):
     elif kind == "verbose":
         kwargs = {"dest": name, "type": int, "choices": setting.allowed_choices()}
     if help is None:
-        default = CLI_DEFAULTS.get(name, default_text(setting))
+        default = SHOWN_DEFAULTS.get(name, default_text(setting, cli=True))
         help = setting.help + (f". Default: {default}" if default is not None else "")
     parser.add_argument(setting.cli_flag, help=help, **kwargs)
 

@@ -26,7 +26,8 @@ class TfidfFamily(Family):
 
     def preprocessor(self, settings):
         return TfidfPreprocessor(
-            max_tokens=settings["max_tokens"], ngrams=settings["ngrams"], normalize=settings["normalize"],
+            max_tokens=settings["max_tokens"], min_df=settings["min_df"], ngrams=settings["ngrams"],
+            normalize=settings["normalize"],
             sublinear_tf=settings["sublinear_tf"], output=settings["tfidf_input"],
         )
 
@@ -41,6 +42,7 @@ class TfidfFamily(Family):
             dropout=settings["dropout"],
             seed=seed,
             input_mode=settings["tfidf_input"],
+            wide=settings["wide"],
             name="tfidf_mlp",
         )
 

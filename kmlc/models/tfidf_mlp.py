@@ -11,7 +11,8 @@ SPARSE_INPUTS = ("ngram_ids", "ngram_weights", "ngram_rows", "ngram_counts")
 
 @keras.saving.register_keras_serializable(package="kmlc")
 class TfidfMLP(keras.Model):
-    """TF-IDF vector -> hidden ReLU layers with dropout -> one logit per label.
+    """TF-IDF vector -> hidden ReLU layers with dropout -> one logit per label; with `wide`,
+    plus a linear map of the TF-IDF vector to the logits (a wide-and-deep network).
 
     Args:
         input_dim: width of the TF-IDF vector (the vectorizer's vocabulary size).
@@ -33,6 +34,12 @@ class TfidfMLP(keras.Model):
             of rare n-grams are updated only in the batches that hold them, a few times an
             epoch, so a factor of about 5 lets them learn in several times fewer epochs at a
             large batch (docs/benchmarks.md); 1 is the plain TF-IDF vector.
+        wide: add a linear (wide) path from the (scaled) TF-IDF vector to the logits,
+            trained with the deep path: the logits are the sum of both. It holds what a linear
+            classifier on TF-IDF learns (each n-gram's direct vote for each label), which the
+            hidden layer's bottleneck and dropout lose on rare labels. Its kernel starts at
+            zero (the network starts as the deep path alone), has no bias of its own, and
+            reads the input like the first hidden layer (a weighted embedding-bag when sparse).
     """
 
     def __init__(
@@ -44,6 +51,7 @@ class TfidfMLP(keras.Model):
         seed=0,
         input_mode="sparse",
         input_scale=1.0,
+        wide=False,
         **kwargs,
     ):
         if input_mode not in INPUT_MODES:
@@ -73,6 +81,11 @@ class TfidfMLP(keras.Model):
             kernel_initializer=HostGlorotUniform(seed=seed + 1000),
             name="logits",
         )
+        wide_layer = None
+        if wide:
+            wide_settings = dict(use_bias=False, kernel_initializer="zeros", name="wide")
+            wide_layer = (WeightedEmbeddingBag(input_dim, num_labels, **wide_settings) if input_mode == "sparse"
+                          else keras.layers.Dense(num_labels, **wide_settings))
 
         # === Functional model ===
         if input_mode == "sparse":
@@ -81,16 +94,20 @@ class TfidfMLP(keras.Model):
             dtypes = {"ngram_ids": "int32", "ngram_weights": "float32", "ngram_rows": "int32", "ngram_counts": "int32"}
             inputs = {name: keras.Input(shape=(), dtype=dtypes[name], name=name) for name in SPARSE_INPUTS}
             weights = inputs["ngram_weights"] if scaling is None else scaling(inputs["ngram_weights"])
-            x = hidden_layers[0](inputs["ngram_ids"], weights, inputs["ngram_rows"], inputs["ngram_counts"])
-            x = dropout_layers[0](x)
+            sparse = (inputs["ngram_ids"], weights, inputs["ngram_rows"], inputs["ngram_counts"])
+            x = dropout_layers[0](hidden_layers[0](*sparse))
+            wide_logits = wide_layer(*sparse) if wide_layer is not None else None
             rest = list(zip(hidden_layers[1:], dropout_layers[1:]))
         else:
             inputs = keras.Input(shape=(input_dim,), name="tfidf")
             x = inputs if scaling is None else scaling(inputs)
+            wide_logits = wide_layer(x) if wide_layer is not None else None
             rest = list(zip(hidden_layers, dropout_layers))
         for dense, drop in rest:
             x = drop(dense(x))
         logits = logits_layer(x)
+        if wide_logits is not None:
+            logits = keras.layers.Add(name="wide_and_deep")([logits, wide_logits])
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 
         # === Config ===
@@ -101,6 +118,7 @@ class TfidfMLP(keras.Model):
         self.seed = int(seed)
         self.input_mode = input_mode
         self.input_scale = float(input_scale)
+        self.wide = bool(wide)
 
     def get_config(self):
         return {
@@ -113,6 +131,7 @@ class TfidfMLP(keras.Model):
             "seed": self.seed,
             "input_mode": self.input_mode,
             "input_scale": self.input_scale,
+            "wide": self.wide,
         }
 
     @classmethod

@@ -66,6 +66,8 @@ class TfidfPreprocessor:
     Args:
         max_tokens: vocabulary size, the out-of-vocabulary slot included.
         ngrams: the largest n-gram length (2: unigrams and bigrams).
+        min_df: only n-grams found in at least this many adapted texts are kept (so the
+            vocabulary is sized by the data, `max_tokens` being a cap; 1: every n-gram).
         standardize: TextVectorization's `standardize` ("lower_and_strip_punctuation",
             "lower", "strip_punctuation" or None).
         normalize: "l2" scales each vector to unit length (as scikit-learn's
@@ -82,6 +84,7 @@ class TfidfPreprocessor:
         self,
         max_tokens=20000,
         ngrams=2,
+        min_df=1,
         standardize="lower_and_strip_punctuation",
         normalize="l2",
         sublinear_tf=True,
@@ -89,6 +92,7 @@ class TfidfPreprocessor:
     ):
         self.max_tokens = int(max_tokens)
         self.ngrams = int(ngrams)
+        self.min_df = int(min_df)
         self.standardize = standardize
         if normalize not in ("l2", "none", None):
             raise ValueError(f"Expected normalize 'l2' or 'none', Received: {normalize!r}.")
@@ -322,6 +326,7 @@ class TfidfPreprocessor:
         return {
             "max_tokens": self.max_tokens,
             "ngrams": self.ngrams,
+            "min_df": self.min_df,
             "standardize": self.standardize,
             "normalize": self.normalize,
             "sublinear_tf": self.sublinear_tf,
@@ -409,14 +414,16 @@ class NgramCounts:
         return self
 
     def install(self):
-        """Sets the preprocessor's vocabulary (the `max_tokens - 1` most frequent n-grams,
-        ties by the n-gram in reverse byte order, the OOV slot first) and IDF weights
+        """Sets the preprocessor's vocabulary (the `max_tokens - 1` most frequent n-grams of
+        those in at least `min_df` texts, ties by the n-gram in reverse byte order, the OOV
+        slot first) and IDF weights
         log(1 + n_docs / (1 + doc_freq)) (the OOV slot: their mean), as `adapt` does."""
         import tensorflow as tf
 
         p = self.preprocessor
         oov = p.vectorizer.get_vocabulary()[0]
         keep = tf.logical_and(tf.not_equal(self.tokens, oov), self.terms > 0)  # 0: only in removed texts
+        keep = tf.logical_and(keep, self.docs >= p.min_df)
         tokens = tf.boolean_mask(self.tokens, keep)
         terms = tf.boolean_mask(self.terms, keep).numpy()
         docs = tf.boolean_mask(self.docs, keep).numpy()

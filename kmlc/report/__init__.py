@@ -60,6 +60,7 @@ def write_report(
     title: str = "kmlc evaluation report",
     group_cutoffs: Sequence[float] = DEFAULT_GROUP_CUTOFFS,
     metrics: dict | None = None,
+    baseline_metrics: dict | None = None,
     overwrite: bool = False,
 ) -> Path:
     """Writes an evaluation report into ``directory`` and returns its path.
@@ -85,6 +86,10 @@ def write_report(
         group_cutoffs: ``(head_min, medium_min)``, see :func:`kmlc.evaluation.frequency_groups`.
         metrics: an already computed :func:`kmlc.evaluation.evaluate` dict (written to
             ``metrics.json`` as is); computed when None.
+        baseline_metrics: the linear baseline's :func:`kmlc.evaluation.evaluate` dict on
+            the same rows (:mod:`kmlc.baselines`), shown beside the model's headline
+            metrics and frequency groups (and written to ``metrics.json`` under
+            ``"baseline"``), or None.
         overwrite: replace ``directory`` even when it holds other files.
 
     Raises:
@@ -124,10 +129,12 @@ def write_report(
         names=names, yt=yt, yp=yp, scores=s, freq=np.asarray(freq, dtype=np.float64),
         from_train=from_train, groups=groups, f1=f1, cutoffs=cutoffs, policy=policy,
         thr=thr, metrics=metrics, group_summary=group_summary, history=hist, title=str(title),
+        baseline=baseline_metrics,
+        baseline_groups=(baseline_metrics or {}).get("groups") if from_train else None,
     )
 
     with atomic_directory(directory, REPORT_DIRECTORY, overwrite=overwrite) as tmp:
-        write_json(tmp / "metrics.json", metrics)
+        write_json(tmp / "metrics.json", metrics if baseline_metrics is None else {**metrics, "baseline": baseline_metrics})
         table.to_csv(tmp / "per_label.csv", index=False)
         # The plots are looked up on their module at call time, so that replacing one
         # (monkeypatching kmlc.report.plots.plot_cooccurrence, say) takes effect here.

@@ -34,6 +34,27 @@ def _fmt(x, digits=4):
     return f"{v:.{digits}f}"
 
 
+def _headline_table(m, baseline=None):
+    """(header, rows) of the headline metrics; with the linear baseline's metrics, its value
+    and the model's difference beside each figure they both have."""
+    rows = _headline_rows(m)
+    if baseline is None:
+        return ("metric", "value"), rows
+    theirs = dict(_headline_rows(baseline))
+    out = []
+    for name, value in rows:
+        other = theirs.get(name, "-")
+        out.append((name, value, other, _difference(value, other)))
+    return ("metric", "model", "linear baseline", "difference"), out
+
+
+def _difference(mine, theirs):
+    try:
+        return f"{float(mine) - float(theirs):+.4f}"
+    except (TypeError, ValueError):  # "-" or "12 of 90": no difference to show
+        return "-"
+
+
 def _headline_rows(m):
     rows = []
     for key, name in (
@@ -81,7 +102,21 @@ def _label_group_sections(m):
     return sections
 
 
+_BASELINE_NOTE = ("Linear baseline: bigram TF-IDF and a one-vs-rest linear classifier (scikit-learn), fitted on "
+                  "the same training rows, one global threshold tuned on the same validation rows (kmlc.baselines).")
 _GROUP_COLUMNS = ("group", "labels", "support", "micro P", "micro R", "micro F1", "macro F1", "F1 = 0")
+
+
+def _group_table(summary, baseline=None):
+    """(header, rows) of the label-frequency groups; with the linear baseline's group summary,
+    its micro- and macro-F1 per group beside the model's."""
+    rows = _group_rows(summary)
+    if baseline is None:
+        return _GROUP_COLUMNS, rows
+    extra = {g: (("-", "-") if not summary[g]["n_labels"] else
+                 (_fmt(baseline[g]["micro_f1"]), _fmt(baseline[g]["macro_f1"]))) for g in GROUPS}
+    return (_GROUP_COLUMNS + ("baseline micro F1", "baseline macro F1"),
+            [row + extra[row[0]] for row in rows])
 
 
 def _group_rows(summary):
@@ -190,13 +225,15 @@ def _render_html(directory, ctx, table, plots):
     ]
     parts += [f'<p class="meta">{e(line)}</p>' for line in _meta_lines(ctx)]
     parts.append("<h2>Headline metrics</h2>")
-    parts.append(_html_table(("metric", "value"), _headline_rows(m)))
+    if ctx.baseline is not None:
+        parts.append(f'<p class="meta">{e(_BASELINE_NOTE)}</p>')
+    parts.append(_html_table(*_headline_table(m, ctx.baseline)))
     for heading, tables in _label_group_sections(m):
         parts.append(f"<h2>{e(heading)}</h2>")
         parts += [_html_table(header, rows) for header, rows in tables]
     parts.append("<h2>Label-frequency groups</h2>")
     parts.append(f'<p class="meta">{e(_cutoff_text(ctx))} ({e(_freq_source(ctx))} examples per label).</p>')
-    parts.append(_html_table(_GROUP_COLUMNS, _group_rows(ctx.group_summary)))
+    parts.append(_html_table(*_group_table(ctx.group_summary, ctx.baseline_groups)))
 
     zero = _zero_labels(ctx)
     c = ctx.f1.shape[0]
@@ -244,13 +281,16 @@ def _render_markdown(ctx, table, plots):
     c = ctx.f1.shape[0]
     parts = [f"# {_md_cell(ctx.title)}", ""]
     parts += [_md_cell(line) + "  " for line in _meta_lines(ctx)]
-    parts += ["", "## Headline metrics", "", _md_table(("metric", "value"), _headline_rows(m)), ""]
+    parts += ["", "## Headline metrics", ""]
+    if ctx.baseline is not None:
+        parts += [_md_cell(_BASELINE_NOTE), ""]
+    parts += [_md_table(*_headline_table(m, ctx.baseline)), ""]
     for heading, tables in _label_group_sections(m):
         parts += [f"## {_md_cell(heading)}", ""]
         for header, rows in tables:
             parts += [_md_table(header, rows), ""]
     parts += ["## Label-frequency groups", "", f"{_cutoff_text(ctx)} ({_freq_source(ctx)} examples per label).", "",
-              _md_table(_GROUP_COLUMNS, _group_rows(ctx.group_summary)), ""]
+              _md_table(*_group_table(ctx.group_summary, ctx.baseline_groups)), ""]
     zero = _zero_labels(ctx)
     parts += [f"## ZERO labels (F1 = 0): {len(zero)} of {c}", ""]
     parts.append(", ".join(_md_cell(f"{n} ({s}/{_int(f)})") for n, s, f in zero) if zero

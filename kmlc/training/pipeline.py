@@ -7,6 +7,8 @@
                      interrupts, data-parallel devices          (kmlc.training.loop, .distribute)
       -> thresholds  tuned on the validation rows               (the label space)
       -> metrics     on the validation rows                     (the label space)
+      -> baseline    the linear baseline on the same rows, to
+                     compare with (`baseline=True`)             (kmlc.baselines)
 
 Each stage asks its own object for what differs (a stream counts in one pass what memory
 counts at once; a label group has its own loss); the order of the stages, the seeding and
@@ -22,6 +24,7 @@ import time
 import keras
 
 from kmlc.backend import configure_runtime
+from kmlc.baselines import BaselineNotFitted, FittedBaseline
 from kmlc.families import get_family
 from kmlc.label_space import label_space
 from kmlc.preprocessing import make_dataset
@@ -83,16 +86,38 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
     )
     clf.model_, clf.history_, clf.best_epoch_ = run.model, run.history, run.best_epoch
     clf.resumed_from_epoch_, clf.distribution_ = run.resumed_from_epoch, run.distribution
-    clf.train_seconds_ = time.perf_counter() - started
 
     clf.n_train_ = data.n_rows
     clf.training_text_hashes_ = data.training_text_hashes()
     val_scores = space.probabilities(clf.predict_logits(data.val_texts), encoder)
     clf.thresholds_ = space.tune(clf, encoder, y_val, val_scores)
+    # The whole fit: vocabulary, training and threshold tuning (what the baseline's time counts too).
+    clf.train_seconds_ = time.perf_counter() - started
     clf.metrics_ = {"validation": clf.with_training_overlap(space.evaluate(clf, data.val_labels, val_scores),
                                                              data.val_texts)}
     data.record(clf)
+    fit_baseline(clf, space, data, y_val)
     return clf
+
+
+def fit_baseline(clf, space, data, y_val):
+    """With `baseline=True`: the linear baseline fitted on the same training rows, its
+    threshold tuned on the same validation rows (`clf.baseline_`), its figures in
+    `clf.metrics_["baseline"]`; a stream, or data it cannot learn from, is noted there instead."""
+    clf.baseline_ = None
+    if not clf.baseline:
+        return
+    training = data.in_memory_training()
+    if training is None:
+        clf.metrics_["baseline"] = {"skipped": "a stream is never whole in memory, and the baseline needs it"}
+        return
+    try:
+        clf.baseline_ = FittedBaseline.fit(clf, space, *training, data.val_texts, y_val)
+    except BaselineNotFitted as e:
+        clf.metrics_["baseline"] = {"skipped": f"scikit-learn could not fit it: {e}"}
+        return
+    clf.metrics_["baseline"] = {**clf.baseline_.summary(),
+                                "validation": clf.baseline_.evaluate(data.val_texts, data.val_labels)}
 
 
 def validation_dataset(family, settings, texts, y, preprocessor):

@@ -93,6 +93,10 @@ class InMemoryData:
     def identity(self):
         return [self.train_texts, self.train_labels]
 
+    def in_memory_training(self):
+        """(texts, label matrix) of the training rows: what the linear baseline fits on."""
+        return self.train_texts, self.y_train
+
     def training_text_hashes(self):
         return np.unique(text_hashes(self.train_texts))
 
@@ -207,6 +211,9 @@ class StreamedData:
 
     def training_text_hashes(self):
         return self.result.training_text_hashes
+
+    def in_memory_training(self):
+        return None  # never whole in memory: the linear baseline is not fitted on a stream
 
     def summary(self, clf):
         result = self.result
