@@ -104,10 +104,12 @@ class FittedBaseline:
         self.drop_invalid_rows = clf.drop_invalid_rows
 
     @classmethod
-    def fit(cls, clf, space, train_texts, y_train, val_texts, y_val):
+    def fit(cls, clf, space, train_texts, y_train, val_texts, val_labels, y_val):
         """Fits the baseline of `clf` (a `TextClassifier` whose labels are fitted, with its
         `baseline_classifier` and `seed`) and tunes its threshold; `train_seconds_` counts all
-        of it (vectoriser, one-vs-rest fit, threshold tuning)."""
+        of it (vectoriser, one-vs-rest fit, threshold tuning). `validation_metrics_`: the
+        metric suite on the validation rows (`val_labels` in the layout's canonical form),
+        from the scores the threshold was tuned on."""
         started = time.perf_counter()
         linear = LinearBaseline(clf.baseline_classifier, seed=clf.seed).fit(train_texts, y_train)
         self = cls(clf, space, linear)
@@ -118,6 +120,7 @@ class FittedBaseline:
         self.default_rule = copy.copy(self)
         self.default_rule.threshold = "fixed"
         self.default_rule.thresholds_ = space.tune(self.default_rule, clf.label_encoder_, y_val, val_scores)
+        self.validation_metrics_ = self._metrics(val_labels, val_scores)
         return self
 
     def scores(self, texts):
@@ -129,7 +132,9 @@ class FittedBaseline:
     def evaluate(self, texts, labels):
         """The metric suite on labelled texts (`TextClassifier.evaluate`'s, for the baseline)."""
         texts, labels, _ = self.space.check(check_texts(texts), labels, drop_invalid_rows=self.drop_invalid_rows)
-        scores = self.scores(texts)
+        return self._metrics(labels, self.scores(texts))
+
+    def _metrics(self, labels, scores):
         result = self.space.evaluate(self, labels, scores)
         untuned = self.space.evaluate(self.default_rule, labels, scores)
         result["default_rule"] = {key: untuned[key] for key in ("micro_f1", "macro_f1", "micro_precision", "micro_recall")}

@@ -148,7 +148,8 @@ def test_kmlc_train_prints_writes_and_reports_the_comparison(tmp_path, capsys):
     for split in ("validation", "test"):
         page = (out / "reports" / split / "report.md").read_text()
         assert "| metric | model | linear baseline | difference |" in page
-        assert f"| Micro F1 | {metrics[split]['micro_f1']:.4f} | {baseline[split]['micro_f1']:.4f} |" in page
+        mine, theirs = metrics[split]["micro_f1"], baseline[split]["micro_f1"]
+        assert f"| Micro F1 | {mine:.4f} | {theirs:.4f} | {mine - theirs:+.4f} |" in page
         assert "baseline macro F1" in page
         written = json.loads((out / "reports" / split / "metrics.json").read_text())
         assert written["baseline"]["micro_f1"] == baseline[split]["micro_f1"]

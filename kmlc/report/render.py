@@ -37,26 +37,25 @@ def _fmt(x, digits=4):
 def _headline_table(m, baseline=None):
     """(header, rows) of the headline metrics; with the linear baseline's metrics, its value
     and the model's difference beside each figure they both have."""
-    rows = _headline_rows(m)
+    items = _headline_items(m)
     if baseline is None:
-        return ("metric", "value"), rows
-    theirs = dict(_headline_rows(baseline))
-    out = []
-    for name, value in rows:
-        other = theirs.get(name, "-")
-        out.append((name, value, other, _difference(value, other)))
-    return ("metric", "model", "linear baseline", "difference"), out
-
-
-def _difference(mine, theirs):
-    try:
-        return f"{float(mine) - float(theirs):+.4f}"
-    except (TypeError, ValueError):  # "-" or "12 of 90": no difference to show
-        return "-"
+        return ("metric", "value"), [(name, text) for name, _, text in items]
+    theirs = {name: text for name, _, text in _headline_items(baseline)}
+    rows = []
+    for name, key, text in items:
+        # The difference of the unrounded figures; none for a count ("12 of 90").
+        difference = f"{m[key] - baseline[key]:+.4f}" if key is not None and key in baseline else "-"
+        rows.append((name, text, theirs.get(name, "-"), difference))
+    return ("metric", "model", "linear baseline", "difference"), rows
 
 
 def _headline_rows(m):
-    rows = []
+    return [(name, text) for name, _, text in _headline_items(m)]
+
+
+def _headline_items(m):
+    """[(name, key of the figure in `m` or None, text)] of the headline metrics."""
+    items = []
     for key, name in (
         ("micro_precision", "Micro precision"), ("micro_recall", "Micro recall"),
         ("micro_f1", "Micro F1"), ("macro_precision", "Macro precision"),
@@ -64,17 +63,17 @@ def _headline_rows(m):
         ("hamming_loss", "Hamming loss"), ("subset_accuracy", "Subset accuracy"),
     ):
         if key in m:
-            rows.append((name, _fmt(m[key])))
+            items.append((name, key, _fmt(m[key])))
     if "n_labels_predicted" in m:
         n, c = m["n_labels_predicted"], m.get("n_labels")
         share = m.get("share_labels_predicted")
         text = f"{n} of {c}" + (f" ({100 * share:.1f} %)" if share is not None else "")
-        rows.append(("Labels predicted (F1 > 0)", text))
+        items.append(("Labels predicted (F1 > 0)", None, text))
     for prefix, name in (("precision_at_", "P@"), ("ndcg_at_", "nDCG@")):
         ks = sorted(int(k[len(prefix):]) for k in m if k.startswith(prefix) and k[len(prefix):].isdigit())
         for k in ks:
-            rows.append((f"{name}{k}", _fmt(m[f"{prefix}{k}"])))
-    return rows
+            items.append((f"{name}{k}", f"{prefix}{k}", _fmt(m[f"{prefix}{k}"])))
+    return items
 
 
 def _label_group_sections(m):

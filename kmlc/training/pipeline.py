@@ -112,12 +112,11 @@ def fit_baseline(clf, space, data, y_val):
         clf.metrics_["baseline"] = {"skipped": "a stream is never whole in memory, and the baseline needs it"}
         return
     try:
-        clf.baseline_ = FittedBaseline.fit(clf, space, *training, data.val_texts, y_val)
+        clf.baseline_ = FittedBaseline.fit(clf, space, *training, data.val_texts, data.val_labels, y_val)
     except BaselineNotFitted as e:
         clf.metrics_["baseline"] = {"skipped": f"scikit-learn could not fit it: {e}"}
         return
-    clf.metrics_["baseline"] = {**clf.baseline_.summary(),
-                                "validation": clf.baseline_.evaluate(data.val_texts, data.val_labels)}
+    clf.metrics_["baseline"] = {**clf.baseline_.summary(), "validation": clf.baseline_.validation_metrics_}
 
 
 def validation_dataset(family, settings, texts, y, preprocessor):
