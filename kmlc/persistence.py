@@ -13,6 +13,7 @@ from kmlc.errors import KmlcInputError, KmlcModelError
 from kmlc.families import get_family
 from kmlc.io import atomic_directory, write_json
 from kmlc.outputs import MODEL_DIRECTORY
+from kmlc.settings import CLASSIFIER_SETTINGS
 from kmlc.version import __version__
 
 FORMAT_VERSION = 1
@@ -150,6 +151,9 @@ def load_model(cls, directory):
     if not isinstance(config, dict):
         raise KmlcModelError(f"Expected settings in '{directory / 'config.yaml'}', Received: {config!r:.60}.")
     params = {name: config[name] for name in cls._get_param_names() if name in config}
+    # A setting added after the model was saved: the value it was trained with, not today's default.
+    params.update({s.name: s.extra["absent"] for s in CLASSIFIER_SETTINGS
+                   if "absent" in s.extra and s.name not in config})
     training = read("training.json", json.loads)
     thresholds = read("thresholds.json", json.loads)
     try:

@@ -26,7 +26,8 @@ class Setting:
     the model family's default. `classifier`: a `TextClassifier` parameter (else a setting of
     a `kmlc train` run: data, splits, streaming). `flag`: the command-line flag (None: none);
     `section`: the group of flags it is listed in; `cli_default`: the command line's default
-    where it differs from the API's (None: the same).
+    where it differs from the API's (None: the same). `extra["absent"]`: what a saved model's
+    config.yaml that lacks the setting (written before it existed) was trained with.
     """
 
     name: str
@@ -91,7 +92,16 @@ SETTINGS = (
       "encoder from KerasHub, fine-tuned)", "model", choices=_families),
     S("max_tokens", "int", 20000, "TF-IDF vocabulary size: at most this many n-grams, the most frequent", "tfidf",
       low=1, metavar="N"),
-    S("min_df", "int", 1, "keep only n-grams found in at least N training texts", "tfidf", low=1, metavar="N"),
+    S("min_df", "int", None, "keep only n-grams found in at least N training texts; none: 1, or with the SVM wide "
+      "path 1 or 2, whichever gives the SVM the better validation micro-F1 + macro-F1", "tfidf", low=1,
+      optional=True, metavar="N", extra={"absent": 1}),
+    S("tokens", "choice", "words", "how a text is split into tokens: words (scikit-learn's rule: runs of two or more "
+      "letters or digits, punctuation splits, Unicode lower-casing) or keras (TextVectorization's: punctuation "
+      "deleted, whitespace split)", "tfidf", choices=("words", "keras"), extra={"absent": "keras"}),
+    S("idf", "choice", "smooth", "IDF formula: smooth (scikit-learn's, log((1 + n) / (1 + df)) + 1) or keras "
+      "(TextVectorization's, log(1 + n / (1 + df)))", "tfidf", choices=("smooth", "keras"), extra={"absent": "keras"}),
+    S("oov", "choice", "drop", "n-grams outside the vocabulary: drop them (scikit-learn) or keep them counted in "
+      "one extra column (TextVectorization)", "tfidf", choices=("drop", "keep"), extra={"absent": "keep"}),
     S("ngrams", "int", 2, "largest n-gram length", "tfidf", low=1, high=5, metavar="N"),
     S("normalize", "choice", "l2", "scale each TF-IDF vector to unit length (l2) or keep raw values (none)", "tfidf",
       choices=("l2", "none")),
@@ -99,10 +109,16 @@ SETTINGS = (
     S("tfidf_input", "choice", "sparse", "how the TF-IDF vector reaches the network: the ids and weights of its "
       "non-zeros, gathered by the first layer (sparse: cost follows a text's n-grams), or the full vector and a "
       "Dense layer (dense); both compute the same function", "tfidf", choices=("sparse", "dense"), flag=None),
-    S("hidden_units", "int_list", (512, 256), "hidden layer sizes", "tfidf", low=1, metavar="N,N"),
-    S("wide", "bool", False, "add a linear path from the TF-IDF vector to the logits beside the hidden layers "
-      "(wide and deep, trained together)", "tfidf"),
-    S("input_scale", "float", 1.0, "multiply the TF-IDF values by X before the first layer (with Adam: its "
+    S("hidden_units", "int_list", (128,), "hidden layer sizes", "tfidf", low=1, metavar="N,N"),
+    S("wide", "choice", "auto", "a linear (wide) path from the TF-IDF vector to the logits beside the hidden layers: "
+      "svm (a linear SVM fitted first by liblinear on the same vectors, calibrated on the validation rows and kept "
+      "fixed, the hidden layers learning what it misses); joint (trained with them); none; auto: svm on data in "
+      "memory, none on a stream (whose rows are never all in memory)", "tfidf",
+      choices=("auto", "svm", "joint", "none"), extra={"aliases": {True: "joint", False: "none"}, "absent": "none"}),
+    S("svm_c", "float", None, "--wide svm: the SVM's C (inverse regularisation strength); none: the best of "
+      "0.5, 1, 2 and 4 on the validation rows (micro-F1 + macro-F1)", "tfidf", low=0, low_open=True, optional=True,
+      metavar="C"),
+    S("input_scale", "float", 8.0, "multiply the TF-IDF values by X before the first layer (with Adam: its "
       "learning rate x X, so rare n-grams learn in fewer epochs)", "tfidf", low=0, low_open=True, metavar="X"),
     S("preset", "path", None, "local KerasHub or Hugging Face BERT directory; none: the installed "
       "all-MiniLM-L6-v2 (nothing is downloaded)", "bert", optional=True, metavar="DIR"),
@@ -308,6 +324,8 @@ def accepts(s, value):
     if kind == "bool":
         return isinstance(value, bool)
     if kind == "choice":
+        if isinstance(value, bool):  # an older boolean form of the setting (its `aliases`)
+            return value in s.extra.get("aliases", {})
         return isinstance(value, str) and value in s.allowed_choices()
     if kind == "distribute":
         return value in s.allowed_choices()
@@ -367,6 +385,8 @@ def config_value(name, value):
         return [float(v) for v in value]
     if s.kind == "columns" and not isinstance(value, str):
         return list(value)
+    if s.kind == "choice" and isinstance(value, bool):
+        return s.extra["aliases"][value]
     if hasattr(value, "item") and not isinstance(value, (str, bytes)):
         return value.item()  # a NumPy scalar
     return value

@@ -327,7 +327,7 @@ def test_bad_settings_are_one_line_before_work(small_csv, tmp_path, capsys, argv
 
 
 @pytest.mark.parametrize("text,message", [
-    ("hidden_units: {a: 1}", "Expected hidden_units to be a list of integers >= 1 (e.g. [512, 256]), Received: {'a': 1}."),
+    ("hidden_units: {a: 1}", "Expected hidden_units to be a list of integers >= 1 (e.g. [128]), Received: {'a': 1}."),
     ("text_columns: 3", "Expected text_columns (--text-column) to be a column name or a list of column names"),
     ("split: 0.5", "Expected split (--split) to be a list of numbers > 0 (e.g. [0.6, 0.2, 0.2]), Received: 0.5."),
     ("learning_rate: fast", "Expected a number for 'learning_rate'"),

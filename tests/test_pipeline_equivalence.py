@@ -23,6 +23,8 @@ SETTINGS = dict(
     hidden_units=(16,), input_scale=2.0, dropout=0.2, learning_rate=1e-2, batch_size=16, epochs=4, patience=3,
     loss="db", loss_params={}, threshold="global", threshold_metric="micro_f1", top_k=None, at_least_one=False,
     min_precision=None, group_cutoffs=(35, 8), validation_fraction=0.2, seed=3, verbose=0,
+    # Settings added after the record, at the values that reproduce the code it was made with.
+    min_df=1, tokens="keras", idf="keras", oov="keep", wide="none",
 )
 GROUPS = ["global_score:multiclass", "emotions:multilabel", "causes:multilabel"]
 

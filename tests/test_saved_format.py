@@ -93,6 +93,11 @@ def test_a_flat_model_saved_before_the_redesign_loads(old_models):
     clf = kmlc.load(root / "flat")
     np.testing.assert_allclose(clf.predict_proba(texts[:10]), record["flat"], rtol=1e-5, atol=1e-6)
     assert [list(map(str, row)) for row in clf.predict(texts[:10])] == record["flat_labels"]
+    # Its settings say how it was trained, not today's defaults for the settings added since.
+    params = clf.get_params()
+    assert (params["tokens"], params["idf"], params["oov"], params["wide"], params["min_df"]) == (
+        "keras", "keras", "keep", "none", 1)
+    assert clf.preprocessor_.tokens == "keras" and clf.model_.wide == "none"
 
 
 def test_a_label_groups_model_saved_before_the_redesign_loads(old_models):

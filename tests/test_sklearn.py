@@ -20,7 +20,7 @@ FAST = dict(epochs=2, max_tokens=400, hidden_units=(16,), batch_size=32, verbose
 
 # A value other than the default for every parameter (what a fully customised estimator holds).
 CUSTOM = dict(
-    model="bert", max_tokens=1234, min_df=2, wide=True, ngrams=1, normalize="none", sublinear_tf=False, tfidf_input="dense",
+    model="bert", max_tokens=1234, min_df=2, tokens="keras", idf="keras", oov="keep", wide="joint", svm_c=0.5, ngrams=1, normalize="none", sublinear_tf=False, tfidf_input="dense",
     hidden_units=(64, 32), input_scale=2.0, preset="some/dir", sequence_length=64, pooling="cls",
     freeze_backbone=True, long_docs="windows", max_windows=4, window_overlap=8, weight_decay=0.0,
     warmup_fraction=0.2, clipnorm=2.0, mixed_precision="bfloat16", dropout=0.1, learning_rate=1e-4,
@@ -190,6 +190,6 @@ def test_config_yaml_round_trips_through_the_cli(tmp_path):
                  "--group-cutoffs", "20,5", *common]) == 0
     written = yaml.safe_load((first / "config.yaml").read_text())
     assert written["hidden_units"] == [16, 8] and written["group_cutoffs"] == [20, 5]
-    assert written["loss_params"] == {"gamma": 3.0} and written["dropout"] == 0.5
+    assert written["loss_params"] == {"gamma": 3.0} and written["dropout"] == 0.2  # the family default, written out
     assert main(["train", "--config", str(first / "config.yaml"), "--out", str(second)]) == 0
     assert (second / "config.yaml").read_text() == (first / "config.yaml").read_text()

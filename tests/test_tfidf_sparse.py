@@ -2,6 +2,8 @@
 first layer, and the cached input pipeline. Each is checked against the dense route or a
 NumPy / Keras reference."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -291,11 +293,13 @@ def test_classifier_with_a_wide_path_and_min_df_trains_saves_and_loads(tiny_corp
     texts, labels = tiny_corpus
     clf = kmlc.TextClassifier(wide=True, min_df=2, hidden_units=(16,), epochs=3, batch_size=8, verbose=0, seed=2)
     clf.fit(texts, labels)
-    assert clf.model_.wide and clf.preprocessor_.min_df == 2
+    # True: the boolean form the setting had before "svm" (kept for saved configs) is "joint".
+    assert clf.model_.wide == "joint" and clf.preprocessor_.min_df == 2
+    assert clf.resolved_params()["wide"] == "joint"
     assert np.any(clf.model_.get_layer("wide").get_weights()[0])  # trained with the deep path
     clf.save(tmp_path / "m")
     loaded = kmlc.load(tmp_path / "m")
-    assert loaded.wide is True and loaded.min_df == 2 and loaded.model_.wide
+    assert loaded.wide == "joint" and loaded.min_df == 2 and loaded.model_.wide == "joint"
     np.testing.assert_allclose(loaded.predict_proba(texts), clf.predict_proba(texts), atol=1e-6)
 
 
@@ -522,7 +526,78 @@ def test_wide_path_is_a_linear_map_added_to_the_logits_in_both_modes():
     np.testing.assert_allclose(dense.predict(x, verbose=0), expected, atol=1e-4)
     np.testing.assert_allclose(sparse.predict_on_batch(as_numpy(p_sparse(tf.constant(TEXTS)))), expected, atol=1e-4)
     config = sparse.get_config()
-    assert config["wide"] is True and TfidfMLP.from_config(config).get_config() == config
+    assert config["wide"] == "joint" and TfidfMLP.from_config(config).get_config() == config
     old = dict(config)
     del old["wide"]
-    assert TfidfMLP.from_config(old).wide is False  # a network saved before `wide` existed
+    assert TfidfMLP.from_config(old).wide == "none"  # a network saved before `wide` existed
+    assert TfidfMLP.from_config({**config, "wide": False}).wide == "none"  # saved when it was a boolean
+
+
+WORDY = [
+    "Patient is a 5-year-old with left-sided pain, r/o pneumonia!",
+    "Café ÉCOLE naïve x-ray; don't stop: x-ray again",
+    "a b c I",
+    "",
+    "it's 2nd-degree (burn)... ok_then OK",
+]
+
+
+def test_word_tokens_are_scikit_learns_and_the_vectors_its_counts_with_kmlcs_idf():
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    p = TfidfPreprocessor(tokens="words", max_tokens=1000).adapt(WORDY)
+    vocabulary = [str(t) for t in p.vectorizer.get_vocabulary()]
+    counter = CountVectorizer(ngram_range=(1, 2)).fit(WORDY)
+    assert set(vocabulary[1:]) == set(counter.vocabulary_)
+    # The vectors: (1 + log count) x log(1 + n / (1 + df)), unit length, on scikit-learn's counts.
+    counts = CountVectorizer(ngram_range=(1, 2), vocabulary=vocabulary[1:]).transform(WORDY).toarray().astype(float)
+    df = (counts > 0).sum(axis=0)
+    weights = np.where(counts > 0, 1 + np.log(np.maximum(counts, 1)), 0) * np.log(1 + len(WORDY) / (1 + df))
+    norms = np.sqrt((weights**2).sum(axis=1, keepdims=True))
+    expected = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
+    got = densify(as_numpy(p(tf.constant(WORDY))), p.output_dim)
+    np.testing.assert_allclose(got[:, 1:], expected, atol=1e-6)
+    assert not got[:, 0].any()  # nothing out of vocabulary in the adapted texts
+    dense = TfidfPreprocessor(tokens="words", max_tokens=1000, output="dense").adapt(WORDY)
+    np.testing.assert_allclose(np.asarray(dense(tf.constant(WORDY))), got, atol=1e-7)
+
+
+def test_the_token_rule_is_saved_and_older_preprocessors_keep_keras_tokens(tmp_path):
+    p = TfidfPreprocessor(tokens="words", max_tokens=100).adapt(WORDY)
+    p.save(tmp_path / "words")
+    loaded = TfidfPreprocessor.load(tmp_path / "words")
+    assert loaded.tokens == "words"
+    np.testing.assert_allclose(densify(as_numpy(loaded(tf.constant(WORDY))), loaded.output_dim),
+                               densify(as_numpy(p(tf.constant(WORDY))), p.output_dim))
+    old = TfidfPreprocessor(max_tokens=100).adapt(WORDY)
+    old.save(tmp_path / "old")
+    config = json.loads((tmp_path / "old" / "config.json").read_text())
+    del config["tokens"]  # written before the option existed
+    (tmp_path / "old" / "config.json").write_text(json.dumps(config))
+    assert TfidfPreprocessor.load(tmp_path / "old").tokens == "keras"
+    keras_vocabulary = set(map(str, old.vectorizer.get_vocabulary()))
+    assert "xray" in keras_vocabulary and "x ray" not in keras_vocabulary  # punctuation deleted, not split
+    with pytest.raises(ValueError, match="Expected tokens to be one of"):
+        TfidfPreprocessor(tokens="chars")
+
+
+@pytest.mark.parametrize("output", ["sparse", "dense"])
+def test_words_smooth_idf_and_dropped_oov_are_scikit_learns_tfidf_vectorizer(output):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    texts = WORDY + ["pain left", "left pain x-ray", "x-ray pain again"]
+    unseen = ["new words: pain, left x-ray, unknown", "zzz", "", "left-sided pain again"]
+    p = TfidfPreprocessor(tokens="words", idf="smooth", oov="drop", min_df=2, max_tokens=10**6,
+                          output=output).adapt(texts)
+    reference = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2).fit(texts)
+    vocabulary = [str(t) for t in p.vectorizer.get_vocabulary()]
+    assert sorted(vocabulary[1:]) == sorted(reference.vocabulary_)
+    columns = [reference.vocabulary_[t] for t in vocabulary[1:]]
+    got = p(tf.constant(unseen))
+    got = np.asarray(got) if output == "dense" else densify(as_numpy(got), p.output_dim)
+    np.testing.assert_allclose(got[:, 1:], reference.transform(unseen).toarray()[:, columns], atol=1e-6)
+    assert not got[:, 0].any()  # the unseen n-grams are dropped, not counted in column 0
+    kept = TfidfPreprocessor(tokens="words", idf="smooth", min_df=2, max_tokens=10**6, output=output).adapt(texts)
+    kept_vectors = kept(tf.constant(unseen))
+    kept_vectors = np.asarray(kept_vectors) if output == "dense" else densify(as_numpy(kept_vectors), p.output_dim)
+    assert kept_vectors[0, 0] > 0 and kept_vectors[1, 0] > 0  # "oov='keep'": counted in column 0

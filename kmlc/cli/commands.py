@@ -155,7 +155,9 @@ CLI_BASE = cli_defaults()
 
 def say_summary(clf, config, out):
     baseline = clf.metrics_.get("baseline") or {}
-    say(f"best epoch {clf.best_epoch_} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s"
+    # Epoch 0: no epoch beat the weights fitted before training (--wide svm), which were kept.
+    best = "0 (the fitted SVM path alone)" if clf.best_epoch_ == 0 else clf.best_epoch_
+    say(f"best epoch {best} of {len(clf.history_['loss'])}; trained in {clf.train_seconds_:.1f} s"
         + (f" (linear baseline: {baseline['train_seconds']:.1f} s)" if "train_seconds" in baseline else "")
         + f"; {len(clf.labels_)} labels; thresholds: {clf.thresholds_.strategy}")
     if "skipped" in baseline:

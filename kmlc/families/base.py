@@ -30,6 +30,26 @@ class Family:
         """A new Keras network: the preprocessor's features in, `num_labels` logits out."""
         raise NotImplementedError
 
+    def for_data(self, settings, streamed):
+        """`settings` with the values that depend on how the data comes (`streamed`: in
+        chunks, never whole in memory) made concrete."""
+        return settings
+
+    def needs_training_rows(self, settings):
+        """True when `fit_before_training` reads the training rows at once (a stream cannot)."""
+        return False
+
+    def fit_before_training(self, settings, preprocessor, training, validation, seed):
+        """What is fitted before the network, from the training and validation rows
+        ((texts, {0, 1} label matrix) each; training is None for a stream): (the preprocessor
+        to train with, `preprocessor` or one chosen instead, and a state for `initialize`)."""
+        return preprocessor, None
+
+    def initialize(self, network, prefit):
+        """Sets the new `network`'s weights from `fit_before_training`'s state; returns what
+        the run records of it (a dict), or None when nothing was fitted."""
+        return None
+
     def optimizer(self, settings, total_steps):
         raise NotImplementedError
 

@@ -1,10 +1,14 @@
 """The TF-IDF multi-layer perceptron."""
 
 import keras
+import numpy as np
 
 from kmlc.models.layers import HostGlorotUniform, WeightedEmbeddingBag
 
 INPUT_MODES = ("sparse", "dense")
+WIDE_PATHS = ("none", "joint", "svm")
+# What networks saved when `wide` was a boolean hold.
+_WIDE_ALIASES = {True: "joint", False: "none"}
 # The input names of the sparse network: the keys of the TF-IDF preprocessor's output.
 SPARSE_INPUTS = ("ngram_ids", "ngram_weights", "ngram_rows", "ngram_counts")
 
@@ -34,12 +38,16 @@ class TfidfMLP(keras.Model):
             of rare n-grams are updated only in the batches that hold them, a few times an
             epoch, so a factor of about 5 lets them learn in several times fewer epochs at a
             large batch (docs/benchmarks.md); 1 is the plain TF-IDF vector.
-        wide: add a linear (wide) path from the (scaled) TF-IDF vector to the logits,
-            trained with the deep path: the logits are the sum of both. It holds what a linear
-            classifier on TF-IDF learns (each n-gram's direct vote for each label), which the
-            hidden layer's bottleneck and dropout lose on rare labels. Its kernel starts at
-            zero (the network starts as the deep path alone), has no bias of its own, and
-            reads the input like the first hidden layer (a weighted embedding-bag when sparse).
+        wide: a linear (wide) path from the (scaled) TF-IDF vector to the logits, added to
+            the deep path's: "none"; "joint": trained with the deep path, its kernel starting
+            at zero, with no bias of its own (the network starts as the deep path alone);
+            "svm": a kernel and bias set from a linear classifier fitted beforehand
+            (`set_wide_path`) and kept fixed, and the deep path's logits layer starting at
+            zero, so that the network starts as that classifier and the deep path learns what
+            it misses. It holds what a linear classifier on TF-IDF learns (each n-gram's
+            direct vote for each label), which the hidden layer's bottleneck and dropout lose
+            on rare labels. It reads the input like the first hidden layer (a weighted
+            embedding-bag when sparse).
     """
 
     def __init__(
@@ -51,9 +59,12 @@ class TfidfMLP(keras.Model):
         seed=0,
         input_mode="sparse",
         input_scale=1.0,
-        wide=False,
+        wide="none",
         **kwargs,
     ):
+        wide = _WIDE_ALIASES.get(wide, wide) if isinstance(wide, bool) else wide
+        if wide not in WIDE_PATHS:
+            raise ValueError(f"Expected wide to be one of {WIDE_PATHS}, Received: {wide!r}.")
         if input_mode not in INPUT_MODES:
             raise ValueError(f"Expected input_mode to be one of {INPUT_MODES}, Received: {input_mode!r}.")
         if input_mode == "sparse" and not hidden_units:
@@ -78,12 +89,13 @@ class TfidfMLP(keras.Model):
         scaling = keras.layers.Rescaling(float(input_scale), name="input_scale") if float(input_scale) != 1.0 else None
         logits_layer = keras.layers.Dense(
             num_labels,
-            kernel_initializer=HostGlorotUniform(seed=seed + 1000),
+            # On a fitted wide path the deep path starts silent: the network starts as it.
+            kernel_initializer="zeros" if wide == "svm" else HostGlorotUniform(seed=seed + 1000),
             name="logits",
         )
         wide_layer = None
-        if wide:
-            wide_settings = dict(use_bias=False, kernel_initializer="zeros", name="wide")
+        if wide != "none":
+            wide_settings = dict(use_bias=wide == "svm", kernel_initializer="zeros", name="wide")
             wide_layer = (WeightedEmbeddingBag(input_dim, num_labels, **wide_settings) if input_mode == "sparse"
                           else keras.layers.Dense(num_labels, **wide_settings))
 
@@ -118,7 +130,18 @@ class TfidfMLP(keras.Model):
         self.seed = int(seed)
         self.input_mode = input_mode
         self.input_scale = float(input_scale)
-        self.wide = bool(wide)
+        self.wide = wide
+
+    def set_wide_path(self, kernel, bias):
+        """Sets the "svm" wide path to `kernel` [input_dim, num_labels] and `bias`
+        [num_labels], given on the unscaled TF-IDF vector (the input scale is divided out),
+        and freezes it."""
+        if self.wide != "svm":
+            raise ValueError(f"Expected a network with wide='svm', Received: wide={self.wide!r}.")
+        layer = self.get_layer("wide")
+        layer.set_weights([np.asarray(kernel, np.float32) / np.float32(self.input_scale),
+                           np.asarray(bias, np.float32)])
+        layer.trainable = False
 
     def get_config(self):
         return {

@@ -9,6 +9,22 @@ from kmlc.errors import KmlcModelError
 from kmlc.preprocessing.pipeline import text_array
 
 OUTPUTS = ("sparse", "dense")
+# How a text becomes tokens. "keras": TextVectorization's (ASCII lower-casing, punctuation
+# deleted, whitespace split), what every model saved before this option used. "words":
+# scikit-learn's default (`token_pattern=r"(?u)\b\w\w+\b"` after Unicode lower-casing): runs
+# of two or more letters, digits or underscores, so punctuation splits ("x-ray" -> "x", "ray")
+# instead of gluing ("xray"), and one-character tokens are dropped.
+TOKEN_RULES = ("words", "keras")
+# The IDF of an n-gram in df of n texts. "keras": TextVectorization's log(1 + n / (1 + df)).
+# "smooth": scikit-learn's log((1 + n) / (1 + df)) + 1, whose "+ 1" keeps the n-grams of most
+# texts at weight >= 1 (flatter weights: common words are damped less).
+IDF_RULES = ("smooth", "keras")
+# The n-grams outside the vocabulary. "keep": TextVectorization's out-of-vocabulary column
+# (id 0) counts them, at the mean IDF. "drop": they are left out (scikit-learn). Kept, they
+# take a share of the unit length from the known n-grams of a text with many unseen ones.
+OOV_RULES = ("drop", "keep")
+# RE2 (TensorFlow's regular expressions) reads \w as ASCII; Python's \w is these classes.
+_NOT_WORD = r"[^\pL\pN_]+"
 # TextVectorization's punctuation pattern for "strip_punctuation" (its documented default),
 # so the sparse route splits text exactly as the dense one does (a test compares them).
 _PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -73,6 +89,12 @@ class TfidfPreprocessor:
         normalize: "l2" scales each vector to unit length (as scikit-learn's
             TfidfVectorizer does), so a long document does not get larger inputs than a
             short one; "none" keeps TextVectorization's raw count x IDF values.
+        idf: the IDF formula, "smooth" or "keras" (see IDF_RULES).
+        oov: "drop" or "keep" the n-grams outside the vocabulary (see OOV_RULES); the
+            vector keeps its out-of-vocabulary column either way (0 with "drop").
+        tokens: the token rule, "words" or "keras" (see TOKEN_RULES). With "words" the
+            dense output is the sparse one scattered into a vector (TextVectorization's own
+            split is "keras").
         sublinear_tf: use (1 + log(count)) x IDF instead of count x IDF, so a word said ten
             times weighs about three times, not ten times, a word said once (scikit-learn's
             `sublinear_tf`). It is computed from TextVectorization's TF-IDF output and the
@@ -89,7 +111,19 @@ class TfidfPreprocessor:
         normalize="l2",
         sublinear_tf=True,
         output="sparse",
+        tokens="keras",
+        idf="keras",
+        oov="keep",
     ):
+        if oov not in OOV_RULES:
+            raise ValueError(f"Expected oov to be one of {OOV_RULES}, Received: {oov!r}.")
+        self.oov = oov
+        if idf not in IDF_RULES:
+            raise ValueError(f"Expected idf to be one of {IDF_RULES}, Received: {idf!r}.")
+        self.idf = idf
+        if tokens not in TOKEN_RULES:
+            raise ValueError(f"Expected tokens to be one of {TOKEN_RULES}, Received: {tokens!r}.")
+        self.tokens = tokens
         self.max_tokens = int(max_tokens)
         self.ngrams = int(ngrams)
         self.min_df = int(min_df)
@@ -146,7 +180,7 @@ class TfidfPreprocessor:
 
         self._compiled = None
         self._idf = self._idf_weights()
-        if self.output == "sparse":
+        if self.output == "sparse" or self.tokens == "words":
             vocabulary = [str(token) for token in self.vectorizer.get_vocabulary()]
             # Same ids as the dense vector's columns: the OOV token first (id 0), then the
             # vocabulary in TextVectorization's order.
@@ -274,6 +308,10 @@ class TfidfPreprocessor:
         import tensorflow as tf
 
         texts = tf.reshape(tf.convert_to_tensor(texts, dtype=tf.string), [-1])
+        if self.tokens == "words":
+            words = tf.strings.split(tf.strings.regex_replace(tf.strings.lower(texts, encoding="utf-8"), _NOT_WORD, " "))
+            tokens = tf.ragged.boolean_mask(words, tf.strings.length(words, unit="UTF8_CHAR") >= 2)
+            return tf.strings.ngrams(tokens, ngram_width=tuple(range(1, self.ngrams + 1)), separator=" ")
         if self.standardize in ("lower", "lower_and_strip_punctuation"):
             texts = tf.strings.lower(texts)
         if self.standardize in ("strip_punctuation", "lower_and_strip_punctuation"):
@@ -296,6 +334,9 @@ class TfidfPreprocessor:
         unique_keys, _, counts = tf.unique_with_counts(keys, out_idx=tf.int64)
         rows = unique_keys // size
         ids = unique_keys % size
+        if self.oov == "drop":
+            known = tf.not_equal(ids, 0)
+            rows, ids, counts = tf.boolean_mask(rows, known), tf.boolean_mask(ids, known), tf.boolean_mask(counts, known)
         tf_values = tf.cast(counts, tf.float32)
         if self.sublinear_tf:
             tf_values = 1.0 + tf.math.log(tf_values)
@@ -312,12 +353,20 @@ class TfidfPreprocessor:
     def _dense(self, texts):
         import tensorflow as tf
 
+        if self.tokens == "words":  # TextVectorization cannot split this way: scatter the sparse route
+            sparse = self._sparse(texts)
+            ids = sparse["ngram_ids"]
+            rows = tf.cast(ids.value_rowids(), tf.int32)
+            return tf.scatter_nd(tf.stack([rows, ids.flat_values], axis=1), sparse["ngram_weights"].flat_values,
+                                 tf.stack([tf.cast(ids.nrows(), tf.int32), tf.constant(self.output_dim, tf.int32)]))
         features = self.vectorizer(texts)
         if self.sublinear_tf:
             # TF-IDF = count x idf, with idf > 0 for every column: recover the count, damp it.
             idf = tf.constant(self._idf)
             counts = features / idf
             features = tf.where(counts > 0, (1.0 + tf.math.log(tf.maximum(counts, 1.0))) * idf, 0.0)
+        if self.oov == "drop":
+            features = tf.concat([tf.zeros_like(features[:, :1]), features[:, 1:]], axis=1)
         if self.normalize == "l2":
             features = tf.math.l2_normalize(features, axis=-1)
         return features
@@ -331,6 +380,9 @@ class TfidfPreprocessor:
             "normalize": self.normalize,
             "sublinear_tf": self.sublinear_tf,
             "output": self.output,
+            "tokens": self.tokens,
+            "idf": self.idf,
+            "oov": self.oov,
         }
 
     @classmethod
@@ -363,7 +415,8 @@ class TfidfPreprocessor:
                     f"{len(vocabulary)} vocabulary entries but {len(idf_weights)} IDF weights"
                 )
             # Preprocessors saved before the sparse output existed fed dense networks.
-            preprocessor = cls.from_config({"output": "dense", **config})
+            # ... and the token rule of TextVectorization before `tokens` existed.
+            preprocessor = cls.from_config({"output": "dense", "tokens": "keras", "idf": "keras", "oov": "keep", **config})
             preprocessor.vectorizer.set_vocabulary(vocabulary, idf_weights=idf_weights)
             preprocessor._vocabulary_set()
         except Exception as e:  # noqa: BLE001 - any damage becomes one clear message
@@ -416,8 +469,8 @@ class NgramCounts:
     def install(self):
         """Sets the preprocessor's vocabulary (the `max_tokens - 1` most frequent n-grams of
         those in at least `min_df` texts, ties by the n-gram in reverse byte order, the OOV
-        slot first) and IDF weights
-        log(1 + n_docs / (1 + doc_freq)) (the OOV slot: their mean), as `adapt` does."""
+        slot first) and IDF weights (`idf`; "keras": log(1 + n_docs / (1 + doc_freq)), as
+        TextVectorization's `adapt`; the OOV slot: their mean)."""
         import tensorflow as tf
 
         p = self.preprocessor
@@ -436,7 +489,11 @@ class NgramCounts:
             tokens, terms, docs = tf.boolean_mask(tokens, near), terms[near], docs[near]
         tokens = tokens.numpy()
         order = np.lexsort((tokens, terms))[::-1][:limit]
-        idf = np.log(1.0 + self.n_docs / (1.0 + docs[order].astype(np.float64))).astype(np.float32)
+        df = docs[order].astype(np.float64)
+        if p.idf == "smooth":
+            idf = (np.log((1.0 + self.n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        else:
+            idf = np.log(1.0 + self.n_docs / (1.0 + df)).astype(np.float32)
         oov_idf = tf.reduce_mean(tf.constant(idf)).numpy() if len(idf) else np.float32(0.0)
         vocabulary = [oov] + [token.decode("utf-8") for token in tokens[order]]
         p.vectorizer.set_vocabulary(vocabulary, idf_weights=np.concatenate([[oov_idf], idf]).astype(np.float32))

@@ -82,6 +82,15 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     def __init__(self, restore_best_weights=False, **kwargs):
         super().__init__(restore_best_weights=False, **kwargs)
         self.keep_best_weights = restore_best_weights
+        # (monitored value, weights) of the network before the first epoch, when those weights
+        # were fitted and are a candidate of their own: "epoch -1".
+        self.start = None
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.start is not None:
+            self.best, self.best_weights = self.start
+            self.best_epoch = -1
 
     def on_epoch_end(self, epoch, logs=None):
         if not epoch_is_finite(logs):

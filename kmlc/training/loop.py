@@ -15,6 +15,7 @@ from kmlc.training.callbacks import (
     TrainingBackup,
     early_stopping,
     epoch_is_finite,
+    snapshot_weights,
 )
 
 
@@ -22,18 +23,23 @@ from kmlc.training.callbacks import (
 class LoopResult:
     model: object  # the trained network (a one-device copy after data-parallel training)
     history: dict  # {log key: [one value per finite epoch]}
-    best_epoch: int  # 1-based, by validation micro-F1
+    best_epoch: int  # 1-based, by validation micro-F1; 0: the starting weights (`keep_start`)
     resumed_from_epoch: int  # 0: trained from the start
     distribution: dict  # how it was distributed (None: one device)
 
 
 def train_network(model, train_ds, val_ds, *, epochs, patience, verbose, backup_dir=None, callbacks=None,
-                  fingerprint=None, distribution=None, divergence_hint=""):
+                  fingerprint=None, distribution=None, divergence_hint="", keep_start=False):
     """Fits the compiled `model`. With `backup_dir`, resumes the backup there (when it
     belongs to the same `fingerprint`) and backs up every epoch. With a
     `kmlc.training.distribute.DataParallelPlan`, `fit` runs on its devices and validation on
-    one. `divergence_hint` ends the message of a NaN loss."""
+    one. `divergence_hint` ends the message of a NaN loss. With `keep_start`, the starting
+    weights (fitted before training) are a candidate too: validated first, and kept when no
+    epoch beats them (one device only)."""
     stopper, guard, backup = early_stopping(patience), NanGuard(), None
+    if keep_start and distribution is None:
+        start = model.evaluate(val_ds, return_dict=True, verbose=0)
+        stopper.start = (float(start[stopper.monitor.removeprefix("val_")]), snapshot_weights(model))
     if backup_dir is not None:
         state = TrainingBackup.read_state(backup_dir)
         if state is not None:
@@ -49,6 +55,10 @@ def train_network(model, train_ds, val_ds, *, epochs, patience, verbose, backup_
             # copy of the dataset whose shuffle restarts: docs/reliability.md.)
             for _ in range(int(state["epoch"])):
                 iter(train_ds)
+            if (state.get("early_stopping") or {}).get("stopped_epoch", 0) > 0:
+                # Early stopping had ended the run at its last saved epoch: only the end was
+                # interrupted. No epoch is left to train; fit restores the best weights.
+                epochs = int(state["epoch"])
         backup = TrainingBackup(backup_dir, early_stopping=stopper, fingerprint=fingerprint)
     # Data-parallel: the validation callback first, as it writes the val_* logs the others read.
     first = distribution.callbacks() if distribution is not None else []
@@ -89,10 +99,13 @@ def train_network(model, train_ds, val_ds, *, epochs, patience, verbose, backup_
             stacklevel=4,
         )
     history = {k: [float(row[k]) for row in rows] for k in (rows[0] if rows else {})}
+    best_epoch = int(np.argmax(history["val_micro_f1"])) + 1
+    if stopper.start is not None and stopper.best_epoch < 0:
+        best_epoch = 0  # no epoch beat the starting weights, which were restored
     return LoopResult(
         model=model,
         history=history,
-        best_epoch=int(np.argmax(history["val_micro_f1"])) + 1,
+        best_epoch=best_epoch,
         resumed_from_epoch=backup.resumed_from_epoch if backup is not None else 0,
         distribution=info,
     )

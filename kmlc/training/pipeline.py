@@ -2,7 +2,8 @@
 
     data source      in memory, or streamed                    (kmlc.training.sources)
       -> labels      one multi-label set, or label groups       (kmlc.label_space)
-      -> family      preprocessor, network, optimiser           (kmlc.families)
+      -> family      preprocessor, network, optimiser; weights
+                     fitted before training (the SVM wide path)  (kmlc.families)
       -> loop        early stopping, NaN guard, backup/resume,
                      interrupts, data-parallel devices          (kmlc.training.loop, .distribute)
       -> thresholds  tuned on the validation rows               (the label space)
@@ -25,6 +26,7 @@ import keras
 
 from kmlc.backend import configure_runtime
 from kmlc.baselines import BaselineNotFitted, FittedBaseline
+from kmlc.errors import KmlcInputError
 from kmlc.families import get_family
 from kmlc.label_space import label_space
 from kmlc.preprocessing import make_dataset
@@ -37,9 +39,14 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
     sets its fitted attributes; returns `clf`."""
     clf._validate_params()
     configure_runtime()  # before the first TensorFlow op, or thread settings are ignored
-    settings = clf.resolved_params()
     family, space = get_family(clf.model), label_space(clf.label_groups, clf.group_weights)
+    settings = family.for_data(clf.resolved_params(), data.streamed)
     distribution = plan_data_parallel(clf.distribute, family.has_sparse_input(settings), settings["batch_size"])
+    if data.streamed and family.needs_training_rows(settings):
+        raise KmlcInputError(
+            "Expected in-memory training data (fit) with wide='svm', whose SVM is fitted on all training rows "
+            "at once, Received: a stream. Use wide='none' or 'joint' (--wide) for a stream."
+        )
     data.split(clf, space, validation_data)
     if distribution is not None and data.n_rows is not None:  # a stream counts its rows below
         distribution.check_training_rows(data.n_rows)
@@ -57,6 +64,9 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
     space.check_training(data.training_labels_for_checks(), clf.validation_unseen_labels_)
     if progress is not None and data.summary(clf):
         progress(data.summary(clf))
+    # What the family fits before the network (the SVM wide path), and the vocabulary it chose.
+    preprocessor, prefit = family.fit_before_training(settings, preprocessor, data.in_memory_training(),
+                                                      (data.val_texts, y_val), clf.seed)
     clf.preprocessor_ = preprocessor
 
     batch_size, tuned = settings["batch_size"], clf.threshold != "fixed"
@@ -65,6 +75,10 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
         network = family.network(settings, preprocessor, encoder.num_labels, clf.seed)
         clf.loss_ = space.loss(clf, encoder, network=network, preprocessor=preprocessor,
                                **data.loss_statistics(clf, space, encoder))
+        # The network starts as that fit; after the loss, whose "auto" group weights are the
+        # inverse losses of the untrained network (the fitted path would set them from its
+        # training loss, nearly 0).
+        clf.initial_fit_ = family.initialize(network, prefit)
         steps = data.steps_per_epoch(batch_size, distribution)
         network.compile(
             optimizer=family.optimizer(settings, total_steps=steps * settings["epochs"]),
@@ -82,7 +96,7 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
     run = train_network(
         network, train_ds, val_ds, epochs=settings["epochs"], patience=settings["patience"], verbose=clf.verbose,
         backup_dir=backup_dir, callbacks=callbacks, fingerprint=fingerprint, distribution=distribution,
-        divergence_hint=divergence_hint(clf, settings),
+        divergence_hint=divergence_hint(clf, settings), keep_start=clf.initial_fit_ is not None,
     )
     clf.model_, clf.history_, clf.best_epoch_ = run.model, run.history, run.best_epoch
     clf.resumed_from_epoch_, clf.distribution_ = run.resumed_from_epoch, run.distribution
@@ -95,6 +109,8 @@ def fit(clf, data, validation_data=None, *, backup_dir=None, callbacks=None, pro
     clf.train_seconds_ = time.perf_counter() - started
     clf.metrics_ = {"validation": clf.with_training_overlap(space.evaluate(clf, data.val_labels, val_scores),
                                                              data.val_texts)}
+    if clf.initial_fit_ is not None:
+        clf.metrics_["wide_svm"] = clf.initial_fit_
     data.record(clf)
     fit_baseline(clf, space, data, y_val)
     return clf
