@@ -205,3 +205,13 @@ def test_platt_scaling_never_turns_the_ranking_upside_down():
     reference = LogisticRegression(C=1e4, max_iter=1000).fit(x, y.ravel())
     assert slope == pytest.approx(reference.coef_[0, 0]) and offset == pytest.approx(reference.intercept_[0])
     assert platt_scaling(x, 1 - y, kernel, bias, fallback=(x, 1 - y)) == (1.0, 0.0)
+
+
+def test_data_without_an_ngram_in_two_texts_keeps_min_df_1_and_an_explicit_2_is_refused(tiny_corpus):
+    texts = ["alpha beta", "gamma delta", "epsilon zeta", "eta theta"]
+    labels = [["a"], ["b"], ["a"], ["b"]]
+    validation = (["iota kappa", "lambda mu"], [["a"], ["b"]])
+    clf = kmlc.TextClassifier(hidden_units=(8,), epochs=1, verbose=0).fit(texts, labels, validation_data=validation)
+    assert clf.preprocessor_.min_df == 1 and set(clf.metrics_["wide_svm"]["validation_score_by_min_df"]) == {"1"}
+    with pytest.raises(KmlcInputError, match=r"Expected at least one n-gram found in 2 or more training texts"):
+        kmlc.TextClassifier(min_df=2, hidden_units=(8,), epochs=1, verbose=0).fit(texts, labels, validation_data=validation)

@@ -68,7 +68,10 @@ class TfidfFamily(Family):
             # The n-grams of a single training text: kept (min_df 1) or not (2), whichever
             # serves the SVM better on the validation rows, at the C chosen for the first
             # (one more fit, not a second grid; an identical vocabulary is not fitted again).
-            rarer = self.preprocessor({**settings, "min_df": 2}).adapt(training[0])
+            try:
+                rarer = self.preprocessor({**settings, "min_df": 2}).adapt(training[0])
+            except KmlcInputError:  # no n-gram is in two training texts: min_df 1 it is
+                rarer = preprocessor
             if rarer.vectorizer.get_vocabulary() != preprocessor.vectorizer.get_vocabulary():
                 candidates.append(rarer)
                 fits.append(fit_wide_svm(rarer, *training, *validation, C=fits[0].C, seed=seed))

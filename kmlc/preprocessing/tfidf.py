@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kmlc.errors import KmlcModelError
+from kmlc.errors import KmlcInputError, KmlcModelError
 from kmlc.preprocessing.pipeline import text_array
 
 OUTPUTS = ("sparse", "dense")
@@ -480,6 +480,11 @@ class NgramCounts:
         tokens = tf.boolean_mask(self.tokens, keep)
         terms = tf.boolean_mask(self.terms, keep).numpy()
         docs = tf.boolean_mask(self.docs, keep).numpy()
+        if not len(terms) and p.min_df > 1:
+            raise KmlcInputError(
+                f"Expected at least one n-gram found in {p.min_df} or more training texts (min_df), "
+                f"Received: none in {self.n_docs} text(s). Lower min_df (--min-df) or give more texts."
+            )
         limit = p.max_tokens - 1
         if len(terms) > limit:
             # Only n-grams at least as frequent as the limit-th can be chosen: convert those
