@@ -30,7 +30,6 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from sklearn.multiclass import OneVsRestClassifier
@@ -38,6 +37,7 @@ from sklearn.svm import LinearSVC
 
 import kmlc
 from kmlc import runs
+from kmlc.families.wide_svm import tfidf_matrix
 from kmlc.label_space.flat import FlatLabels
 from kmlc.thresholds import tune_thresholds
 
@@ -55,14 +55,6 @@ def split(name, seed):
     with contextlib.redirect_stdout(io.StringIO()):  # its lines about each split
         # kmlc train's split: with a test file, 80/20 by the run's seed; else 60/20/20, seed 0.
         return runs.split(full, None, test_data, space, [0.6, 0.2, 0.2], seed if test else 0)
-
-
-def features(preprocessor, texts):
-    """The network's input as a CSR matrix (kmlc's TF-IDF vectors)."""
-    f = preprocessor.encode(texts)
-    ids, weights = f["ngram_ids"], f["ngram_weights"]
-    return sp.csr_matrix((weights.flat_values.numpy(), ids.flat_values.numpy(), ids.row_splits.numpy()),
-                         shape=(len(texts), preprocessor.output_dim))
 
 
 def sigmoid(z):
@@ -87,7 +79,7 @@ def probe(name, seed, settings):
     clf.fit(train.texts, train.labels, validation_data=(val.texts, val.labels))
     y = [clf.label_encoder_.transform(d.labels, unknown="ignore") for d in (train, val, test)]
     started = time.perf_counter()
-    x = [features(clf.preprocessor_, d.texts) for d in (train, val, test)]
+    x = [tfidf_matrix(clf.preprocessor_, d.texts) for d in (train, val, test)]
     vectorised = time.perf_counter()
     svm = OneVsRestClassifier(LinearSVC(random_state=seed)).fit(x[0], y[0])
     svm_seconds = time.perf_counter() - vectorised

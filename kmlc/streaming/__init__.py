@@ -38,7 +38,7 @@ the training rows' label ids (4 bytes a label and 4 a row), and the network.
 # counting (`scan`: the counting pass), datasets (each epoch's training rows as a `tf.data`
 # pipeline), config (a `kmlc train --stream` config's stream). Every name is importable from
 # kmlc.streaming, as before the split.
-from kmlc.preprocessing.tfidf import NgramCounts  # also kmlc.streaming.NgramCounts
+from kmlc.preprocessing.ngram_counts import NgramCounts  # also kmlc.streaming.NgramCounts
 from kmlc.streaming.config import CONFIG_KEYS, open_config_stream
 from kmlc.streaming.counting import (
     DEFAULT_VALIDATION_ROWS,

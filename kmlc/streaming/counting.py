@@ -11,7 +11,7 @@ import numpy as np
 
 from kmlc.data import text_hashes
 from kmlc.errors import KmlcDataWarning, KmlcInputError, _preview
-from kmlc.preprocessing.tfidf import NgramCounts
+from kmlc.preprocessing.ngram_counts import NgramCounts
 from kmlc.streaming.holdout import (
     _SAMPLE_SALT,
     _VALIDATION_SALT,
